@@ -1,0 +1,5 @@
+import sys
+
+from alertd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,195 @@
+"""The one JSON shape of alerts and events, shared by the database rows and the wire.
+
+Stream messages, timeline entries and the stored event bodies are the same dicts, so a
+replayed event is byte-for-byte what a live client got. `schemas/` describes this shape.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from alertd.app.ports import LoggedEvent
+from alertd.core.actor import Actor, ActorKind
+from alertd.core.alert import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    EventType,
+    Responder,
+    ResponderStatus,
+)
+from alertd.core.kind import AlertKind, Hazard, Severity
+from alertd.core.routing import RecipientKind
+from alertd.core.site import Building, Contact, Floor, Room, RoomType, School
+
+Json = dict[str, Any]
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def actor_to_dict(actor: Actor) -> Json:
+    return {"id": actor.id, "name": actor.name, "kind": actor.kind.value, "role": actor.role}
+
+
+def actor_from_dict(data: Json) -> Actor:
+    return Actor(data["id"], data["name"], ActorKind(data["kind"]), data["role"])
+
+
+def alert_to_dict(alert: Alert) -> Json:
+    return {
+        "id": alert.id,
+        "kind": alert.kind.value,
+        "severity": alert.severity.value,
+        "school_id": alert.school_id,
+        "room_id": alert.room_id,
+        "state": alert.state.value,
+        "drill": alert.drill,
+        "destination": alert.destination,
+        "hazard": alert.hazard.value if alert.hazard else None,
+        "raised_by": actor_to_dict(alert.raised_by),
+        "raised_at": iso(alert.raised_at),
+        "updated_at": iso(alert.updated_at),
+        "version": alert.version,
+        "responders": [
+            {"actor": actor_to_dict(r.actor), "status": r.status.value, "at": iso(r.at)}
+            for r in alert.responders
+        ],
+        "cancel_reason": alert.cancel_reason,
+    }
+
+
+def alert_from_dict(data: Json) -> Alert:
+    return Alert(
+        id=data["id"],
+        kind=AlertKind(data["kind"]),
+        severity=Severity(data["severity"]),
+        school_id=data["school_id"],
+        room_id=data["room_id"],
+        state=AlertState(data["state"]),
+        drill=data["drill"],
+        destination=data["destination"],
+        hazard=Hazard(data["hazard"]) if data["hazard"] else None,
+        raised_by=actor_from_dict(data["raised_by"]),
+        raised_at=parse_iso(data["raised_at"]),
+        updated_at=parse_iso(data["updated_at"]),
+        version=data["version"],
+        responders=tuple(
+            Responder(actor_from_dict(r["actor"]), ResponderStatus(r["status"]), parse_iso(r["at"]))
+            for r in data["responders"]
+        ),
+        cancel_reason=data["cancel_reason"],
+    )
+
+
+def event_body(event: AlertEvent) -> Json:
+    """The event without its log id (the id is assigned when it is appended)."""
+    return {
+        "type": event.type.value,
+        "alert_id": event.alert_id,
+        "school_id": event.school_id,
+        "drill": event.drill,
+        "at": iso(event.at),
+        "actor": actor_to_dict(event.actor),
+        "note": event.note,
+        "data": dict(event.data),
+        "alert": alert_to_dict(event.alert),
+    }
+
+
+def logged_to_dict(logged: LoggedEvent) -> Json:
+    return {"id": logged.id, **event_body(logged.event)}
+
+
+def logged_from_body(event_id: int, body: Json) -> LoggedEvent:
+    event = AlertEvent(
+        type=EventType(body["type"]),
+        alert=alert_from_dict(body["alert"]),
+        actor=actor_from_dict(body["actor"]),
+        at=parse_iso(body["at"]),
+        note=body["note"],
+        data=body["data"],
+    )
+    return LoggedEvent(event_id, event)
+
+
+def school_to_dict(school: School) -> Json:
+    """The school's part of a site document (the format `schemas/site.schema.json` describes)."""
+    return {
+        "id": school.id,
+        "name": school.name,
+        "timezone": school.timezone,
+        "address": school.address,
+        "contacts": [
+            {"id": c.id, "name": c.name, "role": c.role.value, "sms": c.sms}
+            for c in school.contacts
+        ],
+        "buildings": [
+            {
+                "id": b.id,
+                "name": b.name,
+                "floors": [
+                    {
+                        "id": f.id,
+                        "name": f.name,
+                        "ordinal": f.ordinal,
+                        "outline": dict(f.outline),
+                        "rooms": [
+                            {
+                                "id": r.id,
+                                "number": r.number,
+                                "name": r.name,
+                                "type": r.type.value,
+                                "geometry": dict(r.geometry),
+                            }
+                            for r in f.rooms
+                        ],
+                    }
+                    for f in b.floors
+                ],
+            }
+            for b in school.buildings
+        ],
+    }
+
+
+def school_from_dict(data: Json, *, district_id: str) -> School:
+    return School(
+        id=data["id"],
+        name=data["name"],
+        district_id=district_id,
+        timezone=data["timezone"],
+        address=data.get("address"),
+        contacts=tuple(
+            Contact(c["id"], c["name"], RecipientKind(c["role"]), c.get("sms"))
+            for c in data.get("contacts", ())
+        ),
+        buildings=tuple(
+            Building(
+                b["id"],
+                b["name"],
+                tuple(
+                    Floor(
+                        f["id"],
+                        f["name"],
+                        f["ordinal"],
+                        f["outline"],
+                        tuple(
+                            Room(
+                                r["id"], r["number"], r["name"], RoomType(r["type"]), r["geometry"]
+                            )
+                            for r in f["rooms"]
+                        ),
+                    )
+                    for f in b["floors"]
+                ),
+            )
+            for b in data["buildings"]
+        ),
+    )

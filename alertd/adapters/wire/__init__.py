@@ -1,0 +1,1 @@
+"""The wire contract. `v1` is the only version; `schemas/` is generated from it."""

@@ -1,0 +1,129 @@
+"""WebSocket /v1/stream: replay after `since`, then live events, with heartbeats.
+
+Close codes (documented in schemas/asyncapi.json):
+    4001  slow consumer: the client fell too far behind; reconnect with since=<last id>
+    4400  bad request: an invalid query parameter (the reason names it)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+
+from alertd.adapters import codec
+from alertd.adapters.http.deps import HttpContext
+from alertd.app.ports import LoggedEvent, SlowConsumer
+from alertd.app.stream import StreamFilter, StreamSession
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_SLOW_CONSUMER = 4001
+CLOSE_BAD_REQUEST = 4400
+
+
+class _EncodedCache:
+    """Each event is encoded once per process, however many clients receive it."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._items: OrderedDict[int, str] = OrderedDict()
+
+    def encode(self, logged: LoggedEvent) -> str:
+        text = self._items.get(logged.id)
+        if text is None:
+            text = orjson.dumps(codec.logged_to_dict(logged)).decode()
+            self._items[logged.id] = text
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return text
+
+
+_encoded = _EncodedCache()
+
+
+@router.websocket("/v1/stream")
+async def stream(
+    websocket: WebSocket,
+    since: Annotated[int | None, Query()] = None,
+    school: Annotated[list[str] | None, Query()] = None,
+) -> None:
+    ctx: HttpContext = websocket.app.state.context
+    await websocket.accept()
+    if since is not None and since < 0:
+        await websocket.close(CLOSE_BAD_REQUEST, "since: must be 0 or more")
+        return
+    session = StreamSession(
+        store=ctx.store,
+        bus=ctx.bus,
+        since=since,
+        stream_filter=StreamFilter(frozenset(school) if school else None),
+        max_queue=ctx.stream_queue,
+    )
+    ctx.metrics.stream_clients.inc()
+    sender = asyncio.create_task(_send_all(websocket, session, ctx))
+    receiver = asyncio.create_task(_drain_client(websocket))
+    try:
+        done, _pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        if sender in done and sender.exception() is not None:
+            raise sender.exception()  # type: ignore[misc]
+    except SlowConsumer:
+        ctx.metrics.slow_consumers.inc()
+        await _close(
+            websocket, CLOSE_SLOW_CONSUMER, f"slow consumer; resume with since={session.last_id}"
+        )
+    except (WebSocketDisconnect, TimeoutError, ConnectionError):
+        pass
+    finally:
+        for task in (sender, receiver):
+            task.cancel()
+        await asyncio.gather(sender, receiver, return_exceptions=True)
+        session.close()
+        ctx.metrics.stream_clients.dec()
+
+
+async def _send_all(websocket: WebSocket, session: StreamSession, ctx: HttpContext) -> None:
+    timeout = ctx.stream_send_timeout_seconds
+
+    async def send(text: str) -> None:
+        await asyncio.wait_for(websocket.send_text(text), timeout)
+
+    page = await session.start()
+    if session.since is not None:
+        ctx.metrics.replay_lag.observe(max(0, await ctx.store.last_event_id() - session.since))
+    while page:
+        for logged in page:
+            await send(_encoded.encode(logged))
+        ctx.metrics.events_streamed.labels("replay").inc(len(page))
+        page = await session.replay_page()
+    caught_up = {"id": session.last_id, "type": "caught_up", "replayed": session.replayed}
+    await send(orjson.dumps(caught_up).decode())
+    while True:
+        batch = await session.next_live(ctx.stream_heartbeat_seconds)
+        if batch is None:
+            beat = {"id": session.last_id, "type": "heartbeat", "at": codec.iso(ctx.clock.now())}
+            await send(orjson.dumps(beat).decode())
+            continue
+        for logged in batch:
+            await send(_encoded.encode(logged))
+        ctx.metrics.events_streamed.labels("live").inc(len(batch))
+
+
+async def _drain_client(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, so a disconnect is noticed at once."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await asyncio.wait_for(websocket.close(code, reason), 2.0)
+    except Exception:  # the client is gone or stalled; nothing is left to tell it
+        logger.debug("close of a stream client failed", exc_info=True)

@@ -1,0 +1,170 @@
+"""Ports: what the use cases need from the world, as Protocols. Adapters implement them.
+
+Call order for a command: `Store.transaction()` opens one database transaction; every write
+of the command goes through the `Transaction` it yields; leaving the block commits (or rolls
+back on an exception). Only after the commit are events published on the `EventBus`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import AsyncContextManager, Protocol
+
+from alertd.core.alert import Alert, AlertEvent, AlertState
+from alertd.core.effect import Effect
+from alertd.core.kind import AlertKind
+from alertd.core.routing import Recipient
+from alertd.core.site import School, Site
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event after commit, with its position in the append-only log.
+
+    Ids are assigned in commit order, so a reader who has seen id k and later sees id k+2
+    knows that k+1 is committed and can be read from the log.
+    """
+
+    id: int
+    event: AlertEvent
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRef:
+    id: str
+    school_id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    alert_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    school_ids: frozenset[str] | None = None
+    states: frozenset[AlertState] | None = None
+    kinds: frozenset[AlertKind] | None = None
+    drill: bool | None = None
+    raised_after: datetime | None = None
+    raised_before: datetime | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    effect: Effect
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    after: int
+    limit: int
+    school_ids: frozenset[str] | None = field(default=None)
+
+
+class Transaction(Protocol):
+    """The writes of one command, committed together or not at all."""
+
+    async def claim_idempotency_key(
+        self, *, scope: str, key: str, fingerprint: str, alert_id: str
+    ) -> IdempotencyRecord | None:
+        """Record the key for `alert_id`; return the earlier record if the key was used."""
+
+    async def school_ref(self, school_id: str) -> SchoolRef | None: ...
+
+    async def room_ref(self, room_id: str) -> RoomRef | None: ...
+
+    async def recipients(self, school_id: str) -> tuple[Recipient, ...]: ...
+
+    async def get_alert(self, alert_id: str) -> Alert | None:
+        """The alert, locked against concurrent commands until commit."""
+
+    async def insert_alert(self, alert: Alert) -> None: ...
+
+    async def update_alert(self, alert: Alert) -> None: ...
+
+    async def append_events(self, events: Sequence[AlertEvent]) -> list[LoggedEvent]:
+        """Append to the log; ids are strictly increasing in commit order."""
+
+    async def enqueue_effects(self, effects: Sequence[Effect]) -> None: ...
+
+    async def save_site(self, site: Site) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AsyncContextManager[Transaction]: ...
+
+    async def get_alert(self, alert_id: str) -> Alert | None: ...
+
+    async def list_alerts(self, query: AlertFilter) -> list[Alert]: ...
+
+    async def timeline(self, alert_id: str) -> list[LoggedEvent]: ...
+
+    async def read_log(self, query: LogQuery) -> list[LoggedEvent]: ...
+
+    async def last_event_id(self) -> int: ...
+
+    async def schools(self) -> list[SchoolRef]: ...
+
+    async def school(self, school_id: str) -> School | None: ...
+
+    async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
+        """Effects not yet done whose time has come, claimed so no other worker runs them."""
+
+    async def complete_effect(self, item_id: int, *, now: datetime) -> None: ...
+
+    async def retry_effect(self, item_id: int, *, at: datetime, error: str) -> None: ...
+
+    async def fail_effect(self, item_id: int, *, now: datetime, error: str) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+
+
+class Subscription(Protocol):
+    """One consumer's bounded queue of live events."""
+
+    async def get(self, timeout: float) -> LoggedEvent | None:
+        """The next event, None after `timeout` seconds idle; raises SlowConsumer on overflow."""
+
+    def close(self) -> None: ...
+
+
+class EventBus(Protocol):
+    """Fan-out of committed events to every subscriber on every instance."""
+
+    async def publish(self, events: Sequence[LoggedEvent]) -> None: ...
+
+    def subscribe(self, *, max_queue: int) -> Subscription: ...
+
+
+class SmsGateway(Protocol):
+    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> None:
+        """Send one text. Raises DeliveryError; its `temporary` says whether to retry."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SlowConsumer(Exception):
+    """A subscriber fell more than its queue behind; it must resume from the log."""
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary

@@ -1,0 +1,92 @@
+"""A stream consumer's session: replay from the log, then live, with no gap and no duplicate.
+
+The session subscribes to the bus *before* it reads the log, so nothing committed during the
+replay can slip between the two. Live events at or below the last id sent are duplicates of
+the replay and are dropped; a live event whose id skips ahead reveals events published late
+(or by an instance whose message was lost), which are read from the log first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alertd.app.ports import EventBus, LoggedEvent, LogQuery, Store, Subscription
+
+REPLAY_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilter:
+    school_ids: frozenset[str] | None = None
+
+    def matches(self, logged: LoggedEvent) -> bool:
+        return self.school_ids is None or logged.event.school_id in self.school_ids
+
+
+class StreamSession:
+    """Iterate with `next_batch`; call `close` when done. Not safe to share between tasks."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: EventBus,
+        since: int | None,
+        stream_filter: StreamFilter,
+        max_queue: int,
+    ) -> None:
+        self._store = store
+        self._filter = stream_filter
+        self.since = since
+        self._subscription: Subscription = bus.subscribe(max_queue=max_queue)
+        self._last_id: int | None = None
+        self.replayed = 0
+
+    @property
+    def last_id(self) -> int:
+        """The id of the last event this session has passed (sent or filtered out)."""
+        assert self._last_id is not None, "call start() first"
+        return self._last_id
+
+    async def start(self) -> list[LoggedEvent]:
+        """Begin: with `since`, the first page of the replay; without, nothing (live only)."""
+        if self.since is None:
+            self._last_id = await self._store.last_event_id()
+            return []
+        self._last_id = self.since
+        return await self.replay_page()
+
+    async def replay_page(self) -> list[LoggedEvent]:
+        """The next page of committed events after `last_id`; empty once caught up."""
+        query = LogQuery(after=self.last_id, limit=REPLAY_PAGE)
+        page = await self._store.read_log(query)
+        if page:
+            self._last_id = page[-1].id
+        matching = [e for e in page if self._filter.matches(e)]
+        self.replayed += len(matching)
+        return matching
+
+    async def next_live(self, timeout: float) -> list[LoggedEvent] | None:
+        """The next live events in id order (gap filled from the log); None when idle.
+
+        Raises SlowConsumer when this session's queue overflowed.
+        """
+        while True:
+            logged = await self._subscription.get(timeout)
+            if logged is None:
+                return None
+            if logged.id <= self.last_id:
+                continue
+            batch = []
+            if logged.id > self.last_id + 1:
+                batch = await self._store.read_log(
+                    LogQuery(after=self.last_id, limit=logged.id - self.last_id - 1)
+                )
+            batch.append(logged)
+            self._last_id = logged.id
+            matching = [e for e in batch if self._filter.matches(e)]
+            if matching:
+                return matching
+
+    def close(self) -> None:
+        self._subscription.close()

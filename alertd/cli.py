@@ -1,0 +1,115 @@
+"""The `alertd` command: demo, serve, db upgrade, site load."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from alertd.adapters.db import migrate
+from alertd.adapters.logging_json import configure_logging
+from alertd.settings import Settings
+
+logger = logging.getLogger("alertd")
+
+
+def _serve(settings: Settings, *, banner: bool) -> None:
+    from alertd.main import create_app
+
+    app = create_app(settings)
+    base = f"http://{settings.host}:{settings.port}"
+    if banner:
+        ws = base.replace("http://", "ws://")
+        print(
+            "\n".join(
+                [
+                    "alertd demo is running (embedded: SQLite, in-process bus, SMS outbox)",
+                    f"  API docs     {base}/docs",
+                    f"  Schools      {base}/v1/schools",
+                    f"  Alerts       {base}/v1/alerts",
+                    f"  Live stream  {ws}/v1/stream?since=0",
+                    f"  Metrics      {base}/metrics",
+                    f"  Database     {settings.resolved_database_url()}",
+                    f"  SMS outbox   {settings.resolved_sms_outbox()}",
+                    "Press Ctrl+C to stop.",
+                ]
+            ),
+            flush=True,
+        )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
+
+
+def _upgrade(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url())
+
+
+def _load_site(settings: Settings, path: Path) -> int:
+    from alertd.adapters.wire.site import SiteDocument
+    from alertd.main import create_app
+
+    document = SiteDocument.model_validate_json(path.read_text("utf-8"))
+    app = create_app(settings)
+
+    async def load() -> None:
+        await app.state.context.alerts.load_site(document.to_site())
+
+    asyncio.run(load())
+    print(f"loaded {len(document.schools)} schools from {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="alertd", description="School emergency alerting.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run the demo district, everything embedded")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", type=Path, default=Path("./alertd-demo"))
+    commands.add_parser("serve", help="run the server with ALERTD_* settings")
+    db = commands.add_parser("db", help="database tasks")
+    db.add_subparsers(dest="db_command", required=True).add_parser(
+        "upgrade", help="apply migrations"
+    )
+    site = commands.add_parser("site", help="site documents")
+    site_load = site.add_subparsers(dest="site_command", required=True).add_parser(
+        "load", help="create or replace schools from a site file"
+    )
+    site_load.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    if args.command == "demo":
+        settings = settings.model_copy(
+            update={"host": args.host, "port": args.port, "data_dir": args.data_dir, "demo": True}
+        )
+        _upgrade(settings)
+        _serve(settings, banner=True)
+    elif args.command == "serve":
+        if migrate.current_revision(settings.resolved_database_url()) is None:
+            print("the database is empty: run `alertd db upgrade` first", file=sys.stderr)
+            return 2
+        _serve(settings, banner=False)
+    elif args.command == "db":
+        _upgrade(settings)
+        print(f"database at {migrate.current_revision(settings.resolved_database_url())}")
+    elif args.command == "site":
+        return _load_site(settings, args.file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The one error tree of alertd. Only the HTTP and stream adapters map these to codes.
+
+    AlertdError
+    ├── ValidationFailed      input that can never succeed as sent (names the field)
+    ├── NotFound              the thing named does not exist (or is not visible)
+    ├── IllegalTransition     the command does not apply in the alert's current state
+    └── IdempotencyConflict   an Idempotency-Key reused with a different request
+
+None of these is temporary: retrying the same request gives the same answer.
+"""
+
+from __future__ import annotations
+
+
+class AlertdError(Exception):
+    """The root of every error that alertd raises on purpose."""
+
+    code = "alertd_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailed(AlertdError):
+    """A value is wrong as given; `field` names it the way the client sent it."""
+
+    code = "validation_failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(AlertdError):
+    """Nothing of `what` has the given id."""
+
+    code = "not_found"
+
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} {ident!r} not found")
+        self.what = what
+        self.ident = ident
+
+
+class IllegalTransition(AlertdError):
+    """The command is not allowed from the alert's current state, which it names."""
+
+    code = "illegal_transition"
+
+    def __init__(self, *, action: str, current_state: str, reason: str | None = None) -> None:
+        message = f"cannot {action} an alert that is {current_state}"
+        if reason:
+            message = f"{message}: {reason}"
+        super().__init__(message)
+        self.action = action
+        self.current_state = current_state
+
+
+class IdempotencyConflict(AlertdError):
+    """The Idempotency-Key was already used for a request with a different body."""
+
+    code = "idempotency_key_reused"

@@ -1,0 +1,220 @@
+"""The alert lifecycle as an explicit transition table, and the pure `decide` functions.
+
+raised -> acknowledged -> responding (per responder: en_route / on_scene) -> resolved
+any open state -> cancelled (false alarm, with a reason)
+campus-wide alerts end with an all clear instead of being resolved
+an upgrade (say staff_assist -> lockdown) updates the same alert and puts it back to raised,
+because the new kind reaches new people who have not acknowledged it yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
+
+from alertd.core.actor import Actor
+from alertd.core.alert import (
+    Alert,
+    AlertEvent,
+    AlertState,
+    EventType,
+    Responder,
+    ResponderStatus,
+)
+from alertd.core.command import (
+    Acknowledge,
+    Action,
+    AddNote,
+    AlertCommand,
+    Cancel,
+    GiveAllClear,
+    RaiseAlert,
+    ReportStatus,
+    Resolve,
+    Upgrade,
+    check_kind_details,
+    clean_note,
+)
+from alertd.core.effect import Effect
+from alertd.core.errors import IllegalTransition, ValidationFailed
+from alertd.core.kind import Scope, policy_of
+from alertd.core.routing import Audience, effects_for
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    target: AlertState
+    only_scope: Scope | None = None  # the command applies only to alerts of this scope
+
+
+_R, _A, _P = AlertState.RAISED, AlertState.ACKNOWLEDGED, AlertState.RESPONDING
+
+TRANSITIONS: Mapping[tuple[AlertState, Action], Transition] = MappingProxyType(
+    {
+        (_R, Action.ACKNOWLEDGE): Transition(_A),
+        (_R, Action.REPORT_STATUS): Transition(_P),
+        (_R, Action.CANCEL): Transition(AlertState.CANCELLED),
+        (_R, Action.UPGRADE): Transition(_R),
+        (_R, Action.ADD_NOTE): Transition(_R),
+        (_A, Action.ACKNOWLEDGE): Transition(_A),
+        (_A, Action.REPORT_STATUS): Transition(_P),
+        (_A, Action.RESOLVE): Transition(AlertState.RESOLVED, only_scope=Scope.ROOM),
+        (_A, Action.GIVE_ALL_CLEAR): Transition(AlertState.ALL_CLEAR, only_scope=Scope.CAMPUS),
+        (_A, Action.CANCEL): Transition(AlertState.CANCELLED),
+        (_A, Action.UPGRADE): Transition(_R),
+        (_A, Action.ADD_NOTE): Transition(_A),
+        (_P, Action.ACKNOWLEDGE): Transition(_P),
+        (_P, Action.REPORT_STATUS): Transition(_P),
+        (_P, Action.RESOLVE): Transition(AlertState.RESOLVED, only_scope=Scope.ROOM),
+        (_P, Action.GIVE_ALL_CLEAR): Transition(AlertState.ALL_CLEAR, only_scope=Scope.CAMPUS),
+        (_P, Action.CANCEL): Transition(AlertState.CANCELLED),
+        (_P, Action.UPGRADE): Transition(_R),
+        (_P, Action.ADD_NOTE): Transition(_P),
+        # Closed alerts only take notes (for the after-action record).
+        (AlertState.RESOLVED, Action.ADD_NOTE): Transition(AlertState.RESOLVED),
+        (AlertState.CANCELLED, Action.ADD_NOTE): Transition(AlertState.CANCELLED),
+        (AlertState.ALL_CLEAR, Action.ADD_NOTE): Transition(AlertState.ALL_CLEAR),
+    }
+)
+
+_WRONG_SCOPE_HINT = {
+    Scope.ROOM: "it is campus-wide; give the all clear instead",
+    Scope.CAMPUS: "it is room-scoped; resolve it instead",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a command did: the alert afterwards, the events to record, the effects to run.
+
+    No events means the command changed nothing (an acknowledgement repeated, say).
+    """
+
+    alert: Alert
+    events: tuple[AlertEvent, ...]
+    effects: tuple[Effect, ...]
+
+
+def transition_for(alert: Alert, action: Action) -> Transition:
+    """Look the action up in the table, or raise IllegalTransition naming the current state."""
+    transition = TRANSITIONS.get((alert.state, action))
+    if transition is None:
+        raise IllegalTransition(action=action.value, current_state=alert.state.value)
+    scope = policy_of(alert.kind).scope
+    if transition.only_scope is not None and transition.only_scope is not scope:
+        raise IllegalTransition(
+            action=action.value,
+            current_state=alert.state.value,
+            reason=_WRONG_SCOPE_HINT[transition.only_scope],
+        )
+    return transition
+
+
+def raise_alert(
+    command: RaiseAlert, *, alert_id: str, actor: Actor, now: datetime, audience: Audience
+) -> Decision:
+    """Open a new alert. `drill` is fixed here, for the alert's whole life."""
+    command = command.normalize()
+    alert = Alert(
+        id=alert_id,
+        kind=command.kind,
+        severity=policy_of(command.kind).severity,
+        school_id=command.school_id,
+        room_id=command.room_id,
+        state=AlertState.RAISED,
+        drill=command.drill,
+        raised_by=actor,
+        raised_at=now,
+        updated_at=now,
+        version=1,
+        destination=command.destination,
+        hazard=command.hazard,
+    )
+    event = AlertEvent(EventType.ALERT_RAISED, alert, actor, now, command.note)
+    return Decision(alert, (event,), effects_for(event, audience))
+
+
+def decide(
+    alert: Alert, command: AlertCommand, *, actor: Actor, now: datetime, audience: Audience
+) -> Decision:
+    """Apply one command to an alert. Raises IllegalTransition or ValidationFailed."""
+    transition = transition_for(alert, command.action)
+    event_type, changes, note, data = _interpret(alert, command, actor=actor, now=now)
+    if event_type is None:
+        return Decision(alert, (), ())
+    after = replace(
+        alert, state=transition.target, updated_at=now, version=alert.version + 1, **changes
+    )
+    event = AlertEvent(event_type, after, actor, now, note, data)
+    return Decision(after, (event,), effects_for(event, audience))
+
+
+_Interpretation = tuple[EventType | None, dict[str, object], str | None, dict[str, object]]
+
+
+def _interpret(
+    alert: Alert, command: AlertCommand, *, actor: Actor, now: datetime
+) -> _Interpretation:
+    """Per command: the event it records, the alert fields it changes, its note and data."""
+    match command:
+        case Acknowledge(note=note):
+            if alert.responder(actor.id) is not None:
+                return None, {}, None, {}  # acknowledging twice changes nothing
+            responders = _with_responder(alert, actor, ResponderStatus.ACKNOWLEDGED, now)
+            return EventType.ALERT_ACKNOWLEDGED, {"responders": responders}, clean_note(note), {}
+        case ReportStatus(status=status, note=note):
+            if status is ResponderStatus.ACKNOWLEDGED:
+                raise ValidationFailed("status", "status must be en_route or on_scene")
+            current = alert.responder(actor.id)
+            if current is not None and current.status is status:
+                return None, {}, None, {}
+            responders = _with_responder(alert, actor, status, now)
+            return (
+                EventType.RESPONDER_STATUS_REPORTED,
+                {"responders": responders},
+                clean_note(note),
+                {"status": status.value},
+            )
+        case Resolve(note=note):
+            return EventType.ALERT_RESOLVED, {}, clean_note(note), {}
+        case Cancel(reason=reason):
+            reason = clean_note(reason, field="reason", required=True)
+            return EventType.ALERT_CANCELLED, {"cancel_reason": reason}, reason, {}
+        case GiveAllClear(note=note):
+            return EventType.ALL_CLEAR_GIVEN, {}, clean_note(note), {}
+        case AddNote(text=text):
+            return EventType.NOTE_ADDED, {}, clean_note(text, field="text", required=True), {}
+        case Upgrade():
+            return _interpret_upgrade(alert, command)
+    raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+
+
+def _interpret_upgrade(alert: Alert, command: Upgrade) -> _Interpretation:
+    before, after = policy_of(alert.kind), policy_of(command.kind)
+    if command.kind is alert.kind:
+        raise ValidationFailed("kind", f"the alert is already {alert.kind}")
+    if after.severity.rank < before.severity.rank:
+        raise ValidationFailed(
+            "kind", f"{command.kind} ({after.severity}) is less severe than {alert.kind}"
+        )
+    destination, hazard = check_kind_details(
+        command.kind, destination=command.destination, hazard=command.hazard
+    )
+    changes: dict[str, object] = {
+        "kind": command.kind,
+        "severity": after.severity,
+        "destination": destination,
+        "hazard": hazard,
+        "responders": (),  # the new kind must be acknowledged afresh
+    }
+    data: dict[str, object] = {"from_kind": alert.kind.value, "to_kind": command.kind.value}
+    return EventType.ALERT_UPGRADED, changes, clean_note(command.note), data
+
+
+def _with_responder(
+    alert: Alert, actor: Actor, status: ResponderStatus, now: datetime
+) -> tuple[Responder, ...]:
+    others = tuple(r for r in alert.responders if r.actor.id != actor.id)
+    return (*others, Responder(actor, status, now))

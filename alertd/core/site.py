@@ -1,0 +1,128 @@
+"""Sites: district -> school -> building -> floor -> room, and who is reached for each school.
+
+Geometry is GeoJSON (WGS84 lon/lat, as in IMDF) and is carried, never interpreted, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from alertd.core.routing import Recipient, RecipientKind
+
+GeoJson = Mapping[str, Any]
+
+
+class RoomType(StrEnum):
+    CLASSROOM = "classroom"
+    LAB = "lab"
+    OFFICE = "office"
+    GYM = "gym"
+    CAFETERIA = "cafeteria"
+    LIBRARY = "library"
+    AUDITORIUM = "auditorium"
+    RESTROOM = "restroom"
+    CORRIDOR = "corridor"
+    STAIRWELL = "stairwell"
+    NURSE = "nurse"
+    STORAGE = "storage"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    number: str
+    name: str
+    type: RoomType
+    geometry: GeoJson
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    id: str
+    name: str
+    ordinal: int
+    outline: GeoJson
+    rooms: tuple[Room, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Building:
+    id: str
+    name: str
+    floors: tuple[Floor, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    id: str
+    name: str
+    role: RecipientKind
+    sms: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class School:
+    id: str
+    name: str
+    district_id: str
+    timezone: str
+    address: str | None
+    buildings: tuple[Building, ...]
+    contacts: tuple[Contact, ...] = ()
+
+    def places(self) -> list[tuple[Building, Floor, Room]]:
+        return [(b, f, r) for b in self.buildings for f in b.floors for r in f.rooms]
+
+    def locate(self, room_id: str) -> tuple[Building, Floor, Room] | None:
+        return next((place for place in self.places() if place[2].id == room_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    id: str
+    name: str
+    kind: str
+    sms: str | None
+    school_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class District:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One site document: a district, its schools, and the agencies that cover them."""
+
+    district: District
+    schools: tuple[School, ...]
+    agencies: tuple[Agency, ...] = ()
+
+
+def place_label(school: School, room_id: str | None) -> str | None:
+    """How a text names the place: "Room 101 Biology Lab, Main Building, Floor 1"."""
+    if room_id is None:
+        return None
+    found = school.locate(room_id)
+    if found is None:
+        return None
+    building, floor, room = found
+    name = room.name if room.number in room.name else f"{room.name} ({room.number})"
+    return f"{name}, {building.name}, {floor.name}"
+
+
+def recipients_of(school: School, agencies: tuple[Agency, ...]) -> tuple[Recipient, ...]:
+    """Everyone who could be texted about an alert at this school."""
+    recipients = [Recipient(c.id, c.name, c.role, c.sms) for c in school.contacts]
+    recipients += [
+        Recipient(a.id, a.name, RecipientKind.AGENCY, a.sms)
+        for a in agencies
+        if school.id in a.school_ids
+    ]
+    return tuple(recipients)

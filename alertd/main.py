@@ -1,0 +1,94 @@
+"""The only place where alertd is wired together: `create_app(settings)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+
+from alertd.adapters.bus.memory import MemoryBus
+from alertd.adapters.clock import SystemClock
+from alertd.adapters.db.engine import open_database
+from alertd.adapters.db.store import SqlStore
+from alertd.adapters.http import alerts, ops, schools
+from alertd.adapters.http.deps import HttpContext
+from alertd.adapters.http.errors import install_error_handlers
+from alertd.adapters.http.limits import BodyLimit
+from alertd.adapters.metrics import Metrics
+from alertd.adapters.sms.outbox_file import SmsOutboxFile
+from alertd.adapters.wire.site import SiteDocument
+from alertd.adapters.worker import EffectWorker
+from alertd.adapters.ws import stream
+from alertd.app.ports import Clock
+from alertd.app.relay import OutboxRelay
+from alertd.app.service import AlertService
+from alertd.settings import Settings
+
+API_DESCRIPTION = """Emergency alert and dispatch for schools.
+
+Raise an alert with `POST /v1/alerts` (an `Idempotency-Key` header makes retries safe),
+follow every change on the WebSocket `/v1/stream?since=<event id>`, and move alerts through
+acknowledged, responding, resolved, cancelled or all clear. Errors are JSON objects whose
+`field` names the input at fault.
+"""
+
+
+def demo_site() -> SiteDocument:
+    text = resources.files("alertd.demo").joinpath("demo_district.json").read_text("utf-8")
+    return SiteDocument.model_validate_json(text)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the app. The database must already be migrated (`alertd db upgrade`)."""
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(
+        settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous
+    )
+    store = SqlStore(db)
+    bus = MemoryBus()
+    metrics = Metrics()
+    sms = SmsOutboxFile(settings.resolved_sms_outbox())
+    worker = EffectWorker(
+        OutboxRelay(store=store, sms=sms, clock=clock), poll_seconds=settings.outbox_poll_seconds
+    )
+    service = AlertService(store=store, bus=bus, clock=clock, on_effects_queued=worker.wake)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.demo:
+            await service.load_site(demo_site().to_site())
+        worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="alertd",
+        version="1",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.context = HttpContext(
+        alerts=service,
+        store=store,
+        bus=bus,
+        clock=clock,
+        metrics=metrics,
+        stream_queue=settings.stream_queue,
+        stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
+        stream_send_timeout_seconds=settings.stream_send_timeout_seconds,
+    )
+    install_error_handlers(app)
+    for router in (alerts.router, schools.router, stream.router, ops.router):
+        app.include_router(router)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        overrides={"/v1/sites": settings.max_site_bytes},
+    )
+    return app

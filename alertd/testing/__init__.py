@@ -1,0 +1,1 @@
+"""Test support shipped with the package: real servers, a controllable clock, a live app."""

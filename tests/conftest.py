@@ -1,0 +1,76 @@
+"""Shared fixtures: migrated databases (SQLite file, real PostgreSQL), apps and clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from alertd.adapters.db import migrate
+from alertd.main import create_app
+from alertd.settings import Settings
+from alertd.testing.live import serving
+from alertd.testing.servers import fresh_database, postgres_server
+
+DEMO = {"school": "lincoln-hs", "room": "lincoln-hs-a-101", "other_school_room": "jefferson-es-101"}
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'alertd.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[str]:
+    with fresh_database(postgres_url) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": tmp_path,
+        "database_url": database_url,
+        "demo": True,
+        "sqlite_synchronous": "NORMAL",
+        "outbox_poll_seconds": 0.2,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sqlite_url: str) -> Settings:
+    return make_settings(tmp_path, sqlite_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://alertd.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def live_url(settings: Settings) -> AsyncIterator[str]:
+    """A real server on a free port (lifespan included), for WebSocket tests."""
+    async with serving(create_app(settings)) as url:
+        yield url
