@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         stream_send_timeout_seconds=settings.stream_send_timeout_seconds,
     )
+    app.state.encoded_events = stream.EncodedEvents()
     install_error_handlers(app)
     for router in (alerts.router, schools.router, stream.router, ops.router):
         app.include_router(router)

@@ -25,6 +25,7 @@ Usage: python scripts/make_demo_district.py
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -229,7 +230,7 @@ def make_building(
 
         def add(number: str, spec: RoomSpec, box: tuple[float, float, float, float]) -> None:
             label, kind, _ = spec
-            rooms.append(
+            rooms.append(  # noqa: B023 - called only within this iteration
                 {
                     "id": f"{building_id}-{number.lower()}",
                     "number": number,
@@ -376,7 +377,7 @@ def ring_of(polygon: Json) -> list[list[float]]:
     assert polygon["type"] == "Polygon" and len(polygon["coordinates"]) == 1
     ring = polygon["coordinates"][0]
     assert len(ring) >= 4 and ring[0] == ring[-1], "ring not closed"
-    signed_area = sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(ring, ring[1:])) / 2
+    signed_area = sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(ring)) / 2
     assert signed_area > 0, "ring not counter-clockwise"
     return ring
 

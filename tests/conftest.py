@@ -14,8 +14,15 @@ from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.live import serving
 from alertd.testing.servers import fresh_database, postgres_server
+from alertd.testing.settings import make_settings
 
-DEMO = {"school": "lincoln-hs", "room": "lincoln-hs-a-101", "other_school_room": "jefferson-es-101"}
+__all__ = ["make_settings"]
+
+DEMO = {
+    "school": "lincoln-hs",
+    "room": "lincoln-hs-a-101",
+    "other_school_room": "jefferson-es-a-101",
+}
 
 
 @pytest.fixture(scope="session")
@@ -36,18 +43,6 @@ def pg_database(postgres_url: str) -> Iterator[str]:
     with fresh_database(postgres_url) as url:
         migrate.upgrade(url)
         yield url
-
-
-def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "data_dir": tmp_path,
-        "database_url": database_url,
-        "demo": True,
-        "sqlite_synchronous": "NORMAL",
-        "outbox_poll_seconds": 0.2,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

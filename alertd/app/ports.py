@@ -8,9 +8,10 @@ back on an exception). Only after the commit are events published on the `EventB
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import AsyncContextManager, Protocol
+from typing import Protocol
 
 from alertd.core.alert import Alert, AlertEvent, AlertState
 from alertd.core.effect import Effect
@@ -105,7 +106,7 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self) -> AsyncContextManager[Transaction]: ...
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
 
     async def get_alert(self, alert_id: str) -> Alert | None: ...
 

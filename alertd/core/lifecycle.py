@@ -10,7 +10,7 @@ because the new kind reaches new people who have not acknowledged it yet.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -141,57 +141,70 @@ def decide(
 ) -> Decision:
     """Apply one command to an alert. Raises IllegalTransition or ValidationFailed."""
     transition = transition_for(alert, command.action)
-    event_type, changes, note, data = _interpret(alert, command, actor=actor, now=now)
-    if event_type is None:
+    outcome = _interpret(alert, command, actor=actor, now=now)
+    if outcome is None:
         return Decision(alert, (), ())
     after = replace(
-        alert, state=transition.target, updated_at=now, version=alert.version + 1, **changes
+        outcome.changed, state=transition.target, updated_at=now, version=alert.version + 1
     )
-    event = AlertEvent(event_type, after, actor, now, note, data)
+    event = AlertEvent(outcome.event_type, after, actor, now, outcome.note, outcome.data)
     return Decision(after, (event,), effects_for(event, audience))
 
 
-_Interpretation = tuple[EventType | None, dict[str, object], str | None, dict[str, object]]
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a command records: its event, the alert with the command's own changes, a note."""
+
+    event_type: EventType
+    changed: Alert
+    note: str | None
+    data: Mapping[str, str] = field(default_factory=dict)
 
 
 def _interpret(
     alert: Alert, command: AlertCommand, *, actor: Actor, now: datetime
-) -> _Interpretation:
-    """Per command: the event it records, the alert fields it changes, its note and data."""
+) -> _Outcome | None:
+    """Per command: the event it records and what it changes; None if it changes nothing."""
     match command:
         case Acknowledge(note=note):
             if alert.responder(actor.id) is not None:
-                return None, {}, None, {}  # acknowledging twice changes nothing
+                return None  # acknowledging twice changes nothing
             responders = _with_responder(alert, actor, ResponderStatus.ACKNOWLEDGED, now)
-            return EventType.ALERT_ACKNOWLEDGED, {"responders": responders}, clean_note(note), {}
+            return _Outcome(
+                EventType.ALERT_ACKNOWLEDGED,
+                replace(alert, responders=responders),
+                clean_note(note),
+            )
         case ReportStatus(status=status, note=note):
             if status is ResponderStatus.ACKNOWLEDGED:
                 raise ValidationFailed("status", "status must be en_route or on_scene")
             current = alert.responder(actor.id)
             if current is not None and current.status is status:
-                return None, {}, None, {}
+                return None
             responders = _with_responder(alert, actor, status, now)
-            return (
+            return _Outcome(
                 EventType.RESPONDER_STATUS_REPORTED,
-                {"responders": responders},
+                replace(alert, responders=responders),
                 clean_note(note),
                 {"status": status.value},
             )
         case Resolve(note=note):
-            return EventType.ALERT_RESOLVED, {}, clean_note(note), {}
-        case Cancel(reason=reason):
-            reason = clean_note(reason, field="reason", required=True)
-            return EventType.ALERT_CANCELLED, {"cancel_reason": reason}, reason, {}
+            return _Outcome(EventType.ALERT_RESOLVED, alert, clean_note(note))
+        case Cancel(reason=given):
+            reason = clean_note(given, field="reason", required=True)
+            return _Outcome(EventType.ALERT_CANCELLED, replace(alert, cancel_reason=reason), reason)
         case GiveAllClear(note=note):
-            return EventType.ALL_CLEAR_GIVEN, {}, clean_note(note), {}
+            return _Outcome(EventType.ALL_CLEAR_GIVEN, alert, clean_note(note))
         case AddNote(text=text):
-            return EventType.NOTE_ADDED, {}, clean_note(text, field="text", required=True), {}
+            return _Outcome(
+                EventType.NOTE_ADDED, alert, clean_note(text, field="text", required=True)
+            )
         case Upgrade():
-            return _interpret_upgrade(alert, command)
+            return _upgrade(alert, command)
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
 
-def _interpret_upgrade(alert: Alert, command: Upgrade) -> _Interpretation:
+def _upgrade(alert: Alert, command: Upgrade) -> _Outcome:
     before, after = policy_of(alert.kind), policy_of(command.kind)
     if command.kind is alert.kind:
         raise ValidationFailed("kind", f"the alert is already {alert.kind}")
@@ -202,15 +215,16 @@ def _interpret_upgrade(alert: Alert, command: Upgrade) -> _Interpretation:
     destination, hazard = check_kind_details(
         command.kind, destination=command.destination, hazard=command.hazard
     )
-    changes: dict[str, object] = {
-        "kind": command.kind,
-        "severity": after.severity,
-        "destination": destination,
-        "hazard": hazard,
-        "responders": (),  # the new kind must be acknowledged afresh
-    }
-    data: dict[str, object] = {"from_kind": alert.kind.value, "to_kind": command.kind.value}
-    return EventType.ALERT_UPGRADED, changes, clean_note(command.note), data
+    changed = replace(
+        alert,
+        kind=command.kind,
+        severity=after.severity,
+        destination=destination,
+        hazard=hazard,
+        responders=(),  # the new kind must be acknowledged afresh
+    )
+    data = {"from_kind": alert.kind.value, "to_kind": command.kind.value}
+    return _Outcome(EventType.ALERT_UPGRADED, changed, clean_note(command.note), data)
 
 
 def _with_responder(

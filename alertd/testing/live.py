@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
 
-from alertd.testing.servers import free_port
-
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve `app` on 127.0.0.1 until the block ends; yield its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+async def serving(app: FastAPI, *, send_buffer_bytes: int | None = None) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 until the block ends; yield its base URL.
+
+    `send_buffer_bytes` shrinks the kernel send buffer of every accepted connection (Linux
+    copies it from the listening socket), so that a client that stops reading pushes back
+    on the server after a few messages instead of after megabytes.
+    """
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer_bytes is not None:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, access_log=False)
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if task.done():
             task.result()
@@ -28,3 +37,4 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+        listener.close()

@@ -94,7 +94,7 @@ def postgres_server() -> Iterator[str]:
 def _run_sql(url: str, statement: str) -> None:
     import asyncio
 
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     async def run() -> None:
         conn = await asyncpg.connect(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command
@@ -20,8 +21,9 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Blocking; from async code call it through `asyncio.to_thread`."""
-    command.upgrade(alembic_config(url), revision)
+    """Blocking. Safe to call with an event loop running (it migrates on its own thread)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, alembic_config(url), revision).result()
 
 
 def current_revision(url: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -36,7 +36,7 @@ Ctx = Annotated[HttpContext, Depends(context)]
 Who = Annotated[Actor, Depends(current_actor)]
 AlertId = Annotated[str, Path(min_length=1, max_length=64)]
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": v1.ErrorBody, "description": "no such alert"},
     409: {"model": v1.ErrorBody, "description": "not allowed in the alert's current state"},
     422: {"model": v1.ErrorBody, "description": "invalid input; `field` names it"},
@@ -137,48 +137,80 @@ async def _act(
     return OrjsonResponse(codec.alert_to_dict(alert))
 
 
-_ACT = {"response_model": v1.AlertOut, "responses": _ERRORS}
-
-
-@router.post("/{alert_id}/acknowledge", summary="Acknowledge (once per responder)", **_ACT)
+@router.post(
+    "/{alert_id}/acknowledge",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Acknowledge (once per responder)",
+)
 async def acknowledge(
     alert_id: AlertId, ctx: Ctx, actor: Who, body: v1.NoteIn | None = None
 ) -> OrjsonResponse:
     return await _act(ctx, alert_id, Acknowledge(note=body.note if body else None), actor)
 
 
-@router.post("/{alert_id}/status", summary="Report en_route or on_scene", **_ACT)
+@router.post(
+    "/{alert_id}/status",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Report en_route or on_scene",
+)
 async def report_status(
     alert_id: AlertId, body: v1.StatusIn, ctx: Ctx, actor: Who
 ) -> OrjsonResponse:
     return await _act(ctx, alert_id, ReportStatus(status=body.status, note=body.note), actor)
 
 
-@router.post("/{alert_id}/resolve", summary="Resolve a room-scoped alert", **_ACT)
+@router.post(
+    "/{alert_id}/resolve",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Resolve a room-scoped alert",
+)
 async def resolve(
     alert_id: AlertId, ctx: Ctx, actor: Who, body: v1.NoteIn | None = None
 ) -> OrjsonResponse:
     return await _act(ctx, alert_id, Resolve(note=body.note if body else None), actor)
 
 
-@router.post("/{alert_id}/cancel", summary="Cancel (false alarm), with a reason", **_ACT)
+@router.post(
+    "/{alert_id}/cancel",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Cancel (false alarm), with a reason",
+)
 async def cancel(alert_id: AlertId, body: v1.CancelIn, ctx: Ctx, actor: Who) -> OrjsonResponse:
     return await _act(ctx, alert_id, Cancel(reason=body.reason), actor)
 
 
-@router.post("/{alert_id}/all-clear", summary="Give the all clear on a campus-wide alert", **_ACT)
+@router.post(
+    "/{alert_id}/all-clear",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Give the all clear on a campus-wide alert",
+)
 async def all_clear(
     alert_id: AlertId, ctx: Ctx, actor: Who, body: v1.NoteIn | None = None
 ) -> OrjsonResponse:
     return await _act(ctx, alert_id, GiveAllClear(note=body.note if body else None), actor)
 
 
-@router.post("/{alert_id}/notes", summary="Add a note to the timeline", **_ACT)
+@router.post(
+    "/{alert_id}/notes",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Add a note to the timeline",
+)
 async def add_note(alert_id: AlertId, body: v1.AddNoteIn, ctx: Ctx, actor: Who) -> OrjsonResponse:
     return await _act(ctx, alert_id, AddNote(text=body.text), actor)
 
 
-@router.post("/{alert_id}/upgrade", summary="Upgrade to a more severe kind", **_ACT)
+@router.post(
+    "/{alert_id}/upgrade",
+    response_model=v1.AlertOut,
+    responses=_ERRORS,
+    summary="Upgrade to a more severe kind",
+)
 async def upgrade(alert_id: AlertId, body: v1.UpgradeIn, ctx: Ctx, actor: Who) -> OrjsonResponse:
     command = Upgrade(
         kind=body.kind, note=body.note, destination=body.destination, hazard=body.hazard

@@ -6,10 +6,6 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Refuse bodies over `default` bytes (`overrides` maps path prefixes to other limits).
 
@@ -34,27 +30,32 @@ class BodyLimit:
             await _refuse(send, limit)
             return
         seen = 0
-        started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            # Past the limit, answer 413 ourselves and tell the app the client went away.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge
+                    refused = True
+                    await _refuse(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _refuse(send, limit)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+            # The app failed on the disconnect we fed it; the client already has its 413.
 
 
 async def _refuse(send: Send, limit: int) -> None:

@@ -20,7 +20,9 @@ router = APIRouter(prefix="/v1", tags=["sites"])
 Ctx = Annotated[HttpContext, Depends(context)]
 Who = Annotated[Actor, Depends(current_actor)]
 SchoolId = Annotated[str, Path(min_length=1, max_length=64)]
-_NOT_FOUND = {404: {"model": v1.ErrorBody, "description": "no such school"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": v1.ErrorBody, "description": "no such school"}
+}
 
 
 @router.get("/schools", response_model=v1.SchoolList, summary="The schools")

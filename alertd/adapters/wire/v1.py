@@ -7,6 +7,7 @@ describe that shape for OpenAPI, AsyncAPI and the JSON Schema files in `schemas/
 from __future__ import annotations
 
 from datetime import datetime
+from enum import IntEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,8 +22,30 @@ Ident = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]
 Note = Field(default=None, max_length=NOTE_MAX_LENGTH)
 
 
+class StreamClose(IntEnum):
+    """WebSocket close codes of /v1/stream (the 4000-4999 range is for applications)."""
+
+    SLOW_CONSUMER = 4001
+    BAD_REQUEST = 4400
+
+
+STREAM_CLOSE_MEANINGS = {
+    StreamClose.SLOW_CONSUMER: "slow consumer: the client fell too far behind the live stream "
+    "(its queue overflowed or a message took longer than the send timeout). The close reason "
+    "reads `slow consumer; resume with since=<id>`; reconnect with the last id received. A "
+    "completely stalled socket may be dropped without a close frame; resume the same way.",
+    StreamClose.BAD_REQUEST: "bad request: a query parameter is invalid (`since` not an "
+    "integer of 0 or more); the close reason names it. Retrying unchanged fails again.",
+}
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    # The server always sends every field, defaults included: say so in the schemas.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 class RaiseAlertIn(_In):
@@ -61,20 +84,20 @@ class UpgradeIn(_In):
     hazard: Hazard | None = None
 
 
-class ActorOut(BaseModel):
+class ActorOut(_Out):
     id: str
     name: str
     kind: Literal["user", "device", "system"]
     role: str
 
 
-class ResponderOut(BaseModel):
+class ResponderOut(_Out):
     actor: ActorOut
     status: ResponderStatus
     at: datetime
 
 
-class AlertOut(BaseModel):
+class AlertOut(_Out):
     id: str
     kind: AlertKind
     severity: Severity
@@ -92,10 +115,10 @@ class AlertOut(BaseModel):
     cancel_reason: str | None
 
 
-class AlertEventMessage(BaseModel):
+class AlertEventMessage(_Out):
     """One event of an alert: a stream message and a timeline entry alike."""
 
-    id: int = Field(description="the event's position in the log; resume with since=id")
+    id: int = Field(ge=1, description="the event's position in the log; resume with since=id")
     type: EventType
     alert_id: str
     school_id: str
@@ -111,27 +134,29 @@ class AlertDetail(AlertOut):
     timeline: list[AlertEventMessage]
 
 
-class AlertList(BaseModel):
+class AlertList(_Out):
     alerts: list[AlertOut]
 
 
-class HeartbeatMessage(BaseModel):
-    """Sent when the stream is idle. `id` is the last event id the client has passed."""
+class HeartbeatMessage(_Out):
+    """Sent when the stream is idle, so that both ends know the connection is alive."""
 
-    id: int
+    id: int = Field(
+        ge=0, description="the last event id the stream has passed (sent or filtered out)"
+    )
     type: Literal["heartbeat"] = "heartbeat"
-    at: datetime
+    at: datetime = Field(description="the server's time")
 
 
-class CaughtUpMessage(BaseModel):
+class CaughtUpMessage(_Out):
     """Sent once the replay after `since` is complete; live events follow."""
 
-    id: int
+    id: int = Field(ge=0, description="the last event id of the replay (or the log head)")
     type: Literal["caught_up"] = "caught_up"
-    replayed: int
+    replayed: int = Field(ge=0, description="how many events the replay sent")
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Out):
     error: str = Field(description="a stable code, such as validation_failed")
     message: str
     field: str | None = Field(default=None, description="the request field at fault")
@@ -139,16 +164,16 @@ class ErrorBody(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-class SchoolSummary(BaseModel):
+class SchoolSummary(_Out):
     id: str
     name: str
 
 
-class SchoolList(BaseModel):
+class SchoolList(_Out):
     schools: list[SchoolSummary]
 
 
-class RoomOut(BaseModel):
+class RoomOut(_Out):
     id: str
     number: str
     name: str
@@ -158,7 +183,7 @@ class RoomOut(BaseModel):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon, WGS84 lon/lat")
 
 
-class FloorOut(BaseModel):
+class FloorOut(_Out):
     id: str
     name: str
     ordinal: int
@@ -166,13 +191,13 @@ class FloorOut(BaseModel):
     rooms: list[RoomOut]
 
 
-class BuildingOut(BaseModel):
+class BuildingOut(_Out):
     id: str
     name: str
     floors: list[FloorOut]
 
 
-class SchoolTree(BaseModel):
+class SchoolTree(_Out):
     id: str
     name: str
     district_id: str
@@ -181,7 +206,7 @@ class SchoolTree(BaseModel):
     buildings: list[BuildingOut]
 
 
-class SiteLoaded(BaseModel):
+class SiteLoaded(_Out):
     district_id: str
     schools: list[str]
     rooms: int

@@ -1,7 +1,10 @@
 """WebSocket /v1/stream: replay after `since`, then live events, with heartbeats.
 
 Close codes (documented in schemas/asyncapi.json):
-    4001  slow consumer: the client fell too far behind; reconnect with since=<last id>
+    4001  slow consumer: the client fell more than its queue behind, or one message took
+          longer than the send timeout to go out; reconnect with since=<last id received>.
+          (A client whose socket is completely stalled may see the connection dropped
+          without a close frame; it resumes the same way.)
     4400  bad request: an invalid query parameter (the reason names it)
 """
 
@@ -17,18 +20,19 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from alertd.adapters import codec
 from alertd.adapters.http.deps import HttpContext
+from alertd.adapters.wire.v1 import StreamClose
 from alertd.app.ports import LoggedEvent, SlowConsumer
 from alertd.app.stream import StreamFilter, StreamSession
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-CLOSE_SLOW_CONSUMER = 4001
-CLOSE_BAD_REQUEST = 4400
+CLOSE_SLOW_CONSUMER = StreamClose.SLOW_CONSUMER
+CLOSE_BAD_REQUEST = StreamClose.BAD_REQUEST
 
 
-class _EncodedCache:
-    """Each event is encoded once per process, however many clients receive it."""
+class EncodedEvents:
+    """Each event is encoded once per app, however many clients receive it."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
@@ -44,40 +48,40 @@ class _EncodedCache:
         return text
 
 
-_encoded = _EncodedCache()
-
-
 @router.websocket("/v1/stream")
 async def stream(
     websocket: WebSocket,
-    since: Annotated[int | None, Query()] = None,
+    since: Annotated[str | None, Query()] = None,
     school: Annotated[list[str] | None, Query()] = None,
 ) -> None:
     ctx: HttpContext = websocket.app.state.context
+    encoded: EncodedEvents = websocket.app.state.encoded_events
     await websocket.accept()
-    if since is not None and since < 0:
-        await websocket.close(CLOSE_BAD_REQUEST, "since: must be 0 or more")
+    # Checked here, not by FastAPI, which would refuse the handshake with a bare 403.
+    if since is not None and not (since.isascii() and since.isdigit()):
+        await websocket.close(CLOSE_BAD_REQUEST, "since: must be an integer, 0 or more")
         return
     session = StreamSession(
         store=ctx.store,
         bus=ctx.bus,
-        since=since,
+        since=int(since) if since is not None else None,
         stream_filter=StreamFilter(frozenset(school) if school else None),
         max_queue=ctx.stream_queue,
     )
     ctx.metrics.stream_clients.inc()
-    sender = asyncio.create_task(_send_all(websocket, session, ctx))
+    sender = asyncio.create_task(_send_all(websocket, session, ctx, encoded))
     receiver = asyncio.create_task(_drain_client(websocket))
     try:
         done, _pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
         if sender in done and sender.exception() is not None:
             raise sender.exception()  # type: ignore[misc]
-    except SlowConsumer:
+    except (SlowConsumer, TimeoutError):
+        # Its queue overflowed, or one message took longer than the send timeout.
         ctx.metrics.slow_consumers.inc()
         await _close(
             websocket, CLOSE_SLOW_CONSUMER, f"slow consumer; resume with since={session.last_id}"
         )
-    except (WebSocketDisconnect, TimeoutError, ConnectionError):
+    except (WebSocketDisconnect, ConnectionError):
         pass
     finally:
         for task in (sender, receiver):
@@ -87,7 +91,9 @@ async def stream(
         ctx.metrics.stream_clients.dec()
 
 
-async def _send_all(websocket: WebSocket, session: StreamSession, ctx: HttpContext) -> None:
+async def _send_all(
+    websocket: WebSocket, session: StreamSession, ctx: HttpContext, encoded: EncodedEvents
+) -> None:
     timeout = ctx.stream_send_timeout_seconds
 
     async def send(text: str) -> None:
@@ -98,7 +104,7 @@ async def _send_all(websocket: WebSocket, session: StreamSession, ctx: HttpConte
         ctx.metrics.replay_lag.observe(max(0, await ctx.store.last_event_id() - session.since))
     while page:
         for logged in page:
-            await send(_encoded.encode(logged))
+            await send(encoded.encode(logged))
         ctx.metrics.events_streamed.labels("replay").inc(len(page))
         page = await session.replay_page()
     caught_up = {"id": session.last_id, "type": "caught_up", "replayed": session.replayed}
@@ -110,7 +116,7 @@ async def _send_all(websocket: WebSocket, session: StreamSession, ctx: HttpConte
             await send(orjson.dumps(beat).decode())
             continue
         for logged in batch:
-            await send(_encoded.encode(logged))
+            await send(encoded.encode(logged))
         ctx.metrics.events_streamed.labels("live").inc(len(batch))
 
 

@@ -1,0 +1,9 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY alertd ./alertd
+COPY bench ./bench
+RUN pip install --no-cache-dir .
+ENV ALERTD_HOST=0.0.0.0 ALERTD_PORT=8000 ALERTD_DATA_DIR=/data
+EXPOSE 8000
+CMD ["sh", "-c", "alertd db upgrade && alertd serve"]

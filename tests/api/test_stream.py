@@ -1,0 +1,218 @@
+"""The live stream on the embedded default: replay, then live, no gap, no duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from alertd.main import create_app
+from alertd.testing.live import serving
+from alertd.testing.settings import make_settings
+
+LINCOLN, ROOM = "lincoln-hs", "lincoln-hs-a-101"
+JEFFERSON, JEFFERSON_ROOM = "jefferson-es", "jefferson-es-a-101"
+
+
+def ws_url(base: str, query: str = "") -> str:
+    return base.replace("http://", "ws://") + "/v1/stream" + query
+
+
+async def raise_alerts(
+    base: str, count: int, *, prefix: str, school: str = LINCOLN, room: str = ROOM, pause: float = 0
+) -> list[str]:
+    ids = []
+    async with httpx.AsyncClient(base_url=base) as client:
+        for n in range(count):
+            answer = await client.post(
+                "/v1/alerts",
+                json={"kind": "staff_assist", "school_id": school, "room_id": room, "drill": True},
+                headers={"Idempotency-Key": f"{prefix}-{n}"},
+            )
+            assert answer.status_code == 201, answer.text
+            ids.append(answer.json()["id"])
+            if pause:
+                await asyncio.sleep(pause)
+    return ids
+
+
+async def receive(socket_: Any, timeout: float = 5) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        message: dict[str, Any] = json.loads(await socket_.recv())
+    return message
+
+
+async def quiet_period(socket_: Any, seconds: float) -> list[dict[str, Any]]:
+    """Everything that arrives in the next `seconds` (expected: no alert events)."""
+    messages: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                messages.append(json.loads(await socket_.recv()))
+    except TimeoutError:
+        return messages
+
+
+async def events_until(socket_: Any, count: int) -> list[dict[str, Any]]:
+    """Read until `count` alert events arrived, skipping heartbeats and caught_up."""
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        message = await receive(socket_)
+        if message["type"] not in ("heartbeat", "caught_up"):
+            events.append(message)
+    return events
+
+
+async def test_replay_then_caught_up_then_live(live_url: str) -> None:
+    raised = await raise_alerts(live_url, 3, prefix="before")
+    async with websockets.connect(ws_url(live_url, "?since=0")) as console:
+        replayed = await events_until(console, 3)
+        caught_up = await receive(console)
+        assert caught_up == {"id": 3, "type": "caught_up", "replayed": 3}
+        live_ids = await raise_alerts(live_url, 2, prefix="after")
+        live = await events_until(console, 2)
+    assert [m["alert_id"] for m in replayed] == raised
+    assert [m["id"] for m in replayed + live] == [1, 2, 3, 4, 5]
+    assert [m["alert_id"] for m in live] == live_ids
+    assert all(m["type"] == "AlertRaised" and m["drill"] is True for m in replayed + live)
+
+
+async def test_without_since_the_stream_starts_at_the_head(live_url: str) -> None:
+    await raise_alerts(live_url, 2, prefix="old")
+    async with websockets.connect(ws_url(live_url)) as console:
+        assert await receive(console) == {"id": 2, "type": "caught_up", "replayed": 0}
+        await raise_alerts(live_url, 1, prefix="new")
+        (message,) = await events_until(console, 1)
+    assert message["id"] == 3
+
+
+async def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(
+    live_url: str,
+) -> None:
+    total, drop_after = 40, 12
+    writer = asyncio.create_task(raise_alerts(live_url, total, prefix="steady", pause=0.01))
+    async with websockets.connect(ws_url(live_url, "?since=0")) as console:
+        first = await events_until(console, drop_after)
+    last_seen = first[-1]["id"]
+    async with websockets.connect(ws_url(live_url, f"?since={last_seen}")) as console:
+        rest = await events_until(console, total - drop_after)
+        await writer
+        trailing = [m["type"] for m in await quiet_period(console, 0.5)]
+        assert set(trailing) <= {"heartbeat", "caught_up"}, f"duplicates: {trailing}"
+    assert [m["id"] for m in first] == list(range(1, drop_after + 1))
+    assert [m["id"] for m in rest] == list(range(drop_after + 1, total + 1))
+
+
+async def test_the_school_filter_keeps_ids_and_skips_other_schools(live_url: str) -> None:
+    async with websockets.connect(ws_url(live_url, f"?since=0&school={JEFFERSON}")) as console:
+        await raise_alerts(live_url, 2, prefix="lincoln")
+        await raise_alerts(live_url, 1, prefix="jeff", school=JEFFERSON, room=JEFFERSON_ROOM)
+        (message,) = await events_until(console, 1)
+    assert (message["id"], message["school_id"]) == (3, JEFFERSON)
+
+
+@pytest.fixture
+async def quick_server(tmp_path: Path, sqlite_url: str) -> AsyncIterator[str]:
+    """A server with a short heartbeat, a tiny per-client queue and a short send timeout."""
+    settings = make_settings(
+        tmp_path,
+        sqlite_url,
+        stream_heartbeat_seconds=0.2,
+        stream_queue=8,
+        stream_send_timeout_seconds=0.5,
+    )
+    async with serving(create_app(settings), send_buffer_bytes=4096) as url:
+        yield url
+
+
+async def test_an_idle_stream_gets_heartbeats_with_the_last_id(quick_server: str) -> None:
+    await raise_alerts(quick_server, 1, prefix="hb")
+    async with websockets.connect(ws_url(quick_server, "?since=0")) as console:
+        await events_until(console, 1)
+        assert (await receive(console))["type"] == "caught_up"
+        beat = await receive(console, 2)
+    assert (beat["type"], beat["id"]) == ("heartbeat", 1)
+
+
+async def test_a_bad_since_closes_with_4400(live_url: str) -> None:
+    async with websockets.connect(ws_url(live_url, "?since=-5")) as console:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await receive(console)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+async def stalled_client(base: str) -> socket.socket:
+    """A console that completes the handshake and then never reads a byte.
+
+    Its receive buffer is tiny, so the server's writes back up within a few messages.
+    """
+    loop = asyncio.get_running_loop()
+    host, port = base.removeprefix("http://").split(":")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    raw.setblocking(False)
+    await loop.sock_connect(raw, (host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    await loop.sock_sendall(
+        raw,
+        (
+            "GET /v1/stream?since=0 HTTP/1.1\r\n"
+            f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode(),
+    )
+    async with asyncio.timeout(5):
+        status_line = (await loop.sock_recv(raw, 256)).split(b"\r\n")[0]
+    assert b" 101 " in status_line, status_line
+    return raw
+
+
+async def stream_metrics(base: str) -> str:
+    async with httpx.AsyncClient(base_url=base) as client:
+        return (await client.get("/metrics")).text
+
+
+async def test_a_stalled_client_does_not_delay_a_fast_one(quick_server: str) -> None:
+    total = 300
+    stalled = await stalled_client(quick_server)
+    try:
+        async with websockets.connect(ws_url(quick_server, "?since=0")) as fast:
+            assert (await receive(fast))["type"] == "caught_up"
+            writer = asyncio.create_task(raise_alerts(quick_server, total, prefix="load"))
+            received = await events_until(fast, total)
+            await writer
+            # The fast console got everything, in order, while the stalled one read nothing;
+            # the stalled one was cut off (it would resume by replay), the fast one stays.
+            assert [m["id"] for m in received] == list(range(1, total + 1))
+            async with asyncio.timeout(10):
+                while "alertd_stream_clients 1.0" not in await stream_metrics(quick_server):
+                    await asyncio.sleep(0.1)
+    finally:
+        stalled.close()
+
+
+async def test_a_client_that_falls_behind_is_closed_and_resumes_by_replay(
+    quick_server: str,
+) -> None:
+    stalled = await stalled_client(quick_server)
+    try:
+        await raise_alerts(quick_server, 300, prefix="flood")
+        async with asyncio.timeout(10):
+            while "alertd_stream_clients 0.0" not in await stream_metrics(quick_server):
+                await asyncio.sleep(0.1)
+    finally:
+        stalled.close()
+    metrics = await stream_metrics(quick_server)
+    assert "alertd_stream_slow_consumers_total 1.0" in metrics
+    async with websockets.connect(ws_url(quick_server, "?since=0")) as again:
+        replayed = await events_until(again, 300)
+    assert [m["id"] for m in replayed] == list(range(1, 301))

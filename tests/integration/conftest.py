@@ -1,0 +1,120 @@
+"""Real alertd processes (`python -m alertd serve`), started and killed by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alertd.testing.servers import free_port
+
+STARTUP_SECONDS = 30
+
+
+@dataclass
+class AlertdProcess:
+    """One running `alertd serve`; `url` is its base URL."""
+
+    url: str
+    data_dir: Path
+    log: Path
+    popen: subprocess.Popen[bytes]
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush, no goodbye."""
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+
+class AlertdProcesses:
+    """Runs `alertd` the way an operator does, with ALERTD_* variables; kills what it starts."""
+
+    def __init__(self) -> None:
+        self._started: list[AlertdProcess] = []
+
+    def environment(self, data_dir: Path, *, database_url: str | None, port: int) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
+        env.update(
+            ALERTD_DATA_DIR=str(data_dir),
+            ALERTD_DEMO="true",
+            ALERTD_PORT=str(port),
+            ALERTD_LOG_LEVEL="WARNING",
+            ALERTD_SQLITE_SYNCHRONOUS="FULL",
+        )
+        if database_url is not None:
+            env["ALERTD_DATABASE_URL"] = database_url
+        return env
+
+    def upgrade(self, data_dir: Path, *, database_url: str | None = None) -> None:
+        """`alertd db upgrade`: create the schema before the first start."""
+        subprocess.run(
+            [sys.executable, "-m", "alertd", "db", "upgrade"],
+            env=self.environment(data_dir, database_url=database_url, port=0),
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    async def start(self, data_dir: Path, *, database_url: str | None = None) -> AlertdProcess:
+        """`alertd serve` on a free port; returns once GET /readyz answers 200."""
+        port = free_port()
+        log = data_dir / f"alertd-{len(self._started) + 1}.log"
+        popen = _spawn(self.environment(data_dir, database_url=database_url, port=port), log=log)
+        server = AlertdProcess(f"http://127.0.0.1:{port}", data_dir, log, popen)
+        self._started.append(server)
+        try:
+            async with asyncio.timeout(STARTUP_SECONDS), httpx.AsyncClient() as client:
+                while True:
+                    if await _ready(client, server):
+                        break
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pytest.fail(f"alertd was not ready in {STARTUP_SECONDS} s:\n{log.read_text()}")
+        return server
+
+    def kill_all(self) -> None:
+        for server in self._started:
+            if server.popen.poll() is None:
+                server.popen.kill()
+            server.popen.wait(timeout=10)
+
+
+def _spawn(env: dict[str, str], *, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "alertd", "serve"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _ready(client: httpx.AsyncClient, server: AlertdProcess) -> bool:
+    if server.popen.poll() is not None:
+        pytest.fail(f"alertd exited with {server.popen.returncode}:\n{server.log.read_text()}")
+    try:
+        return (await client.get(f"{server.url}/readyz", timeout=2)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def alertd_processes() -> Iterator[AlertdProcesses]:
+    processes = AlertdProcesses()
+    try:
+        yield processes
+    finally:
+        processes.kill_all()

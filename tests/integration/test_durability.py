@@ -1,0 +1,137 @@
+"""An alert the server answered 201 for survives kill -9, and its texts still go out.
+
+The embedded default keeps everything in a SQLite file. A 201 is a promise to the teacher who
+pressed the button: the alert is on record and help is being told. Power cuts and OOM kills do
+not get to break that promise, so these tests kill a real `alertd serve` process with SIGKILL
+straight after the answer and start it again on the same data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from alertd.adapters.db.store import LEASE_SECONDS
+
+if TYPE_CHECKING:
+    from conftest import AlertdProcess, AlertdProcesses
+
+pytestmark = pytest.mark.integration
+
+LOCKDOWN = {"kind": "lockdown", "school_id": "lincoln-hs", "room_id": "lincoln-hs-a-101"}
+# Who a real lockdown at Lincoln High texts.
+LINCOLN_LOCKDOWN_PHONES = {
+    "+15555550111": "Officer Maria Garcia (SRO)",
+    "+15555550112": "Officer James Chen (SRO)",
+    "+15555550113": "Dr. Angela Brooks (principal)",
+    "+15555550100": "Riverside Police Department",
+    "+15555550101": "Riverside Fire & EMS",
+}
+# Texts a dead process had already claimed wait for its claim to lapse before they are retried.
+TEXTS_AFTER_RESTART_SECONDS = LEASE_SECONDS + 15
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, alertd_processes: AlertdProcesses) -> Path:
+    """A data directory with the schema in it, as `alertd db upgrade` leaves it."""
+    path = tmp_path / "alertd"
+    path.mkdir()
+    alertd_processes.upgrade(path)
+    return path
+
+
+async def raise_lockdown(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    return await client.post("/v1/alerts", headers={"Idempotency-Key": key}, json=LOCKDOWN)
+
+
+async def the_event_log(server: AlertdProcess) -> list[dict[str, Any]]:
+    """Every event a console replaying from the start is sent, up to `caught_up`."""
+    events = []
+    async with (
+        asyncio.timeout(10),
+        websockets.connect(f"{server.ws_url}/v1/stream?since=0", proxy=None) as socket,
+    ):
+        while (message := json.loads(await socket.recv()))["type"] != "caught_up":
+            events.append(message)
+    assert message["replayed"] == len(events)
+    return events
+
+
+async def phones_texted_about(data_dir: Path, alert_id: str, *, expected: set[str]) -> set[str]:
+    """Wait until every expected phone got a text about the alert; return who was texted."""
+    outbox = data_dir / "sms-outbox.jsonl"
+    texted: set[str] = set()
+    try:
+        async with asyncio.timeout(TEXTS_AFTER_RESTART_SECONDS):
+            while not expected <= texted:
+                await asyncio.sleep(0.1)
+                lines = outbox.read_bytes().splitlines() if outbox.exists() else []
+                texted = {t["to"] for t in map(orjson.loads, lines) if t["alert_id"] == alert_id}
+    except TimeoutError:
+        pass  # the assertion in the test names who was never texted
+    return texted
+
+
+async def test_a_lockdown_answered_201_survives_kill_9_and_its_texts_go_out(
+    alertd_processes: AlertdProcesses, data_dir: Path
+) -> None:
+    server = await alertd_processes.start(data_dir)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        raised = await raise_lockdown(client, "room-101-panic")
+    server.kill()
+    assert raised.status_code == 201, raised.text
+    alert_id = raised.json()["id"]
+
+    server = await alertd_processes.start(data_dir)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        after_restart = await client.get(f"/v1/alerts/{alert_id}")
+        assert after_restart.status_code == 200
+        assert after_restart.json()["state"] == "raised"
+        assert [e["type"] for e in after_restart.json()["timeline"]] == ["AlertRaised"]
+
+        # The phone never heard the 201 and retries: it gets the same alert, not a second one.
+        retry = await raise_lockdown(client, "room-101-panic")
+        assert (retry.status_code, retry.json()["id"]) == (200, alert_id)
+
+    assert [(e["type"], e["alert_id"]) for e in await the_event_log(server)] == [
+        ("AlertRaised", alert_id)
+    ]
+    # The crash may have come before, during or after the texts; each person gets at least one.
+    expected = set(LINCOLN_LOCKDOWN_PHONES)
+    texted = await phones_texted_about(data_dir, alert_id, expected=expected)
+    assert [LINCOLN_LOCKDOWN_PHONES[p] for p in sorted(expected - texted)] == []
+
+
+async def test_every_alert_answered_2xx_before_kill_9_is_there_after_restart(
+    alertd_processes: AlertdProcesses, data_dir: Path
+) -> None:
+    server = await alertd_processes.start(data_dir)
+    limits = httpx.Limits(max_connections=30)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=limits) as client:
+        answers = await asyncio.gather(*(raise_lockdown(client, f"button-{n}") for n in range(30)))
+    server.kill()
+    assert [a.status_code for a in answers] == [201] * 30, [a.text for a in answers]
+    raised = {f"button-{n}": a.json()["id"] for n, a in enumerate(answers)}
+
+    server = await alertd_processes.start(data_dir)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=limits) as client:
+        listed = (await client.get("/v1/alerts", params={"limit": 1000})).json()["alerts"]
+        assert {a["id"] for a in listed} == set(raised.values())
+
+        retries = await asyncio.gather(*(raise_lockdown(client, key) for key in raised))
+        assert {
+            key: (r.status_code, r.json()["id"]) for key, r in zip(raised, retries, strict=True)
+        } == {key: (200, alert_id) for key, alert_id in raised.items()}
+
+    log = await the_event_log(server)
+    assert [e["id"] for e in log] == list(range(1, 31))
+    assert sorted(e["alert_id"] for e in log if e["type"] == "AlertRaised") == sorted(
+        raised.values()
+    )

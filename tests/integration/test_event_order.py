@@ -1,0 +1,171 @@
+"""On a busy morning every console sees every alert once, in one order, with no gaps.
+
+Ten staff members across the district raise ten alerts each, all at the same time, against
+`alertd serve` on PostgreSQL. Event ids are handed out in commit order, so a console that
+follows the stream sees ids 1, 2, 3 ... with nothing missing and nothing twice, and a console
+that loses its connection resumes from the last id it saw and misses nothing either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+if TYPE_CHECKING:
+    from conftest import AlertdProcess, AlertdProcesses
+
+pytestmark = pytest.mark.integration
+
+WRITERS = 10
+ALERTS_EACH = 10
+TOTAL = WRITERS * ALERTS_EACH
+DROP_AFTER = 25  # the event id after which the second console loses its connection
+ROOMS = [("lincoln-hs", "lincoln-hs-a-101"), ("jefferson-es", "jefferson-es-a-101")]
+
+Message = dict[str, Any]
+
+
+async def receive(socket: ClientConnection) -> Message:
+    message: Message = json.loads(await socket.recv())
+    return message
+
+
+async def caught_up(socket: ClientConnection) -> tuple[Message, list[Message]]:
+    """Read the replay: the events before `caught_up`, then the `caught_up` message itself."""
+    replayed = []
+    while (message := await receive(socket))["type"] != "caught_up":
+        replayed.append(message)
+    assert message["replayed"] == len(replayed)
+    return message, replayed
+
+
+async def events_until(
+    socket: ClientConnection, last_id: int, seen: list[Message]
+) -> list[Message]:
+    """Append live events to `seen` until the event with `last_id` has arrived."""
+    while not seen or seen[-1]["id"] < last_id:
+        message = await receive(socket)
+        if message["type"] != "heartbeat":
+            seen.append(message)
+    return seen
+
+
+async def nothing_more(socket: ClientConnection, *, seconds: float = 0.5) -> list[Message]:
+    """Whatever arrives within `seconds` after the last event (heartbeats aside)."""
+    extra = []
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                message = await receive(socket)
+                if message["type"] != "heartbeat":
+                    extra.append(message)
+    except TimeoutError:
+        pass
+    return extra
+
+
+async def staff_member(server: AlertdProcess, writer: int, raised: list[str]) -> None:
+    """Raise ALERTS_EACH staff-assist drills one after another, each with its own key."""
+    school, room = ROOMS[writer % len(ROOMS)]
+    body = {"kind": "staff_assist", "school_id": school, "room_id": room, "drill": True}
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        for n in range(ALERTS_EACH):
+            answer = await client.post(
+                "/v1/alerts", json=body, headers={"Idempotency-Key": f"writer-{writer}-{n}"}
+            )
+            assert answer.status_code == 201, answer.text
+            raised.append(answer.json()["id"])
+            await asyncio.sleep(0.02)  # a person, not a benchmark: the morning takes a while
+
+
+@pytest.fixture
+async def server(
+    alertd_processes: AlertdProcesses, pg_database: str, tmp_path: Path
+) -> AlertdProcess:
+    return await alertd_processes.start(tmp_path, database_url=pg_database)
+
+
+async def busy_morning(
+    server: AlertdProcess,
+    raised: list[str],
+    *consoles: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+) -> None:
+    """Run the writers while the consoles watch; `raised` gets each alert id as it is raised.
+
+    Each console is given an event to set once it is connected; writing starts after that.
+    """
+    connected = [asyncio.Event() for _ in consoles]
+
+    async def staff() -> None:
+        for ready in connected:
+            await ready.wait()
+        await asyncio.gather(*(staff_member(server, w, raised) for w in range(WRITERS)))
+
+    async with asyncio.timeout(30), asyncio.TaskGroup() as morning:
+        morning.create_task(staff())
+        for console, ready in zip(consoles, connected, strict=True):
+            morning.create_task(console(ready))
+
+
+async def test_a_console_sees_all_alerts_of_a_busy_morning_once_and_in_order(
+    server: AlertdProcess,
+) -> None:
+    raised: list[str] = []
+    seen: list[Message] = []
+    start: list[Message] = []
+
+    async def console(ready: asyncio.Event) -> None:
+        async with websockets.connect(f"{server.ws_url}/v1/stream?since=0", proxy=None) as socket:
+            start.append((await caught_up(socket))[0])
+            ready.set()
+            await events_until(socket, TOTAL, seen)
+            seen.extend(await nothing_more(socket))
+
+    await busy_morning(server, raised, console)
+
+    assert start == [{"id": 0, "type": "caught_up", "replayed": 0}]
+    assert [m["id"] for m in seen] == list(range(1, TOTAL + 1))
+    assert {m["type"] for m in seen} == {"AlertRaised"}
+    assert sorted(m["alert_id"] for m in seen) == sorted(raised)
+
+
+async def test_a_console_that_drops_resumes_from_its_last_id_and_misses_nothing(
+    server: AlertdProcess,
+) -> None:
+    before_drop: list[Message] = []
+    resumed_at: list[Message] = []
+    after_drop: list[Message] = []
+    written_at_reconnect: list[int] = []
+    raised: list[str] = []
+
+    async def console(ready: asyncio.Event) -> None:
+        async with websockets.connect(f"{server.ws_url}/v1/stream?since=0", proxy=None) as socket:
+            await caught_up(socket)
+            ready.set()
+            await events_until(socket, DROP_AFTER, before_drop)
+        # The phone walked into a stairwell. It comes back with the last id it saw.
+        last_id = before_drop[-1]["id"]
+        written_at_reconnect.append(len(raised))
+        url = f"{server.ws_url}/v1/stream?since={last_id}"
+        async with websockets.connect(url, proxy=None) as socket:
+            resumed, replayed = await caught_up(socket)
+            resumed_at.append(resumed)
+            after_drop.extend(replayed)
+            await events_until(socket, TOTAL, after_drop)
+            after_drop.extend(await nothing_more(socket))
+
+    await busy_morning(server, raised, console)
+
+    assert written_at_reconnect[0] < TOTAL, "the console should come back mid-morning"
+    assert [m["id"] for m in before_drop] == list(range(1, DROP_AFTER + 1))
+    assert [m["id"] for m in after_drop] == list(range(DROP_AFTER + 1, TOTAL + 1))
+    assert resumed_at[0]["id"] == DROP_AFTER + resumed_at[0]["replayed"]
+    assert sorted(m["alert_id"] for m in before_drop + after_drop) == sorted(raised)

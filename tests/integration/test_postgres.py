@@ -1,0 +1,194 @@
+"""PostgreSQL, the scale-out database: the migrations build the schema, and alerts run on it.
+
+The same migrations must build the same schema on SQLite (the embedded default) and on
+PostgreSQL, so the migration checks run on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from conftest import DEMO, make_settings
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from alertd.adapters.db import migrate
+from alertd.adapters.db.engine import async_url
+from alertd.adapters.db.schema import metadata
+from alertd.main import create_app
+from alertd.settings import Settings
+from alertd.testing.servers import fresh_database
+
+pytestmark = pytest.mark.integration
+
+HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+NURSE_CALL = {"kind": "medical", "school_id": DEMO["school"], "room_id": DEMO["room"]}
+AS_OFFICER_GARCIA = {"X-Dev-Actor": "officer-garcia"}
+# A real medical alert at Lincoln High texts its two SROs, the principal and both agencies.
+LINCOLN_TEXTS = 5
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database nothing has touched yet: no tables, no alembic_version."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield url
+
+
+async def upgrade(url: str) -> None:
+    async with asyncio.timeout(60):
+        await asyncio.to_thread(migrate.upgrade, url)
+
+
+async def current_revision(url: str) -> str | None:
+    async with asyncio.timeout(30):
+        return await asyncio.to_thread(migrate.current_revision, url)
+
+
+async def table_names(url: str) -> set[str]:
+    engine = create_async_engine(async_url(url))
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def schema_differences(url: str) -> list[object]:
+    """What Alembic's autogenerate would change to make the database match the code."""
+    engine = create_async_engine(async_url(url))
+
+    def compare(sync_conn: sa.Connection) -> list[object]:
+        context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def alertd(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An alertd app with its start-up and shutdown run, and a client talking to it."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://alertd.test") as client:
+            yield client
+
+
+async def raise_nurse_call(client: httpx.AsyncClient, *, key: str) -> str:
+    response = await client.post("/v1/alerts", headers={"Idempotency-Key": key}, json=NURSE_CALL)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def texts_sent(settings: Settings, alert_id: str, *, count: int) -> list[dict[str, object]]:
+    """Wait until the embedded SMS gateway has sent `count` texts about the alert."""
+    outbox = settings.resolved_sms_outbox()
+    async with asyncio.timeout(10):
+        while True:
+            lines = outbox.read_bytes().splitlines() if outbox.exists() else []
+            texts = [t for t in map(orjson.loads, lines) if t["alert_id"] == alert_id]
+            if len(texts) >= count:
+                return texts
+            await asyncio.sleep(0.05)
+
+
+async def test_migrations_build_an_empty_database_up_to_head(empty_database: str) -> None:
+    assert await current_revision(empty_database) is None
+
+    await upgrade(empty_database)
+
+    assert await current_revision(empty_database) == HEAD
+    assert set(metadata.tables) <= await table_names(empty_database)
+
+
+async def test_upgrading_a_database_already_at_head_keeps_its_alerts_and_its_log(
+    empty_database: str, tmp_path: Path
+) -> None:
+    await upgrade(empty_database)
+    settings = make_settings(tmp_path, empty_database)
+    async with alertd(settings) as client:
+        alert_id = await raise_nurse_call(client, key="nurse-call-before-upgrade")
+        await texts_sent(settings, alert_id, count=LINCOLN_TEXTS)
+
+    await upgrade(empty_database)
+
+    assert await current_revision(empty_database) == HEAD
+    async with alertd(settings) as client:
+        response = await client.get(f"/v1/alerts/{alert_id}")
+        assert response.status_code == 200
+        assert [e["id"] for e in response.json()["timeline"]] == [1]
+        # The log carries on where it was: the next event is 2, not 1 again.
+        await client.post(f"/v1/alerts/{alert_id}/acknowledge", headers=AS_OFFICER_GARCIA)
+        timeline = (await client.get(f"/v1/alerts/{alert_id}")).json()["timeline"]
+        assert [(e["id"], e["type"]) for e in timeline] == [
+            (1, "AlertRaised"),
+            (2, "AlertAcknowledged"),
+        ]
+
+
+async def test_the_migrations_build_exactly_the_schema_the_code_declares(
+    empty_database: str,
+) -> None:
+    await upgrade(empty_database)
+
+    assert await schema_differences(empty_database) == []
+
+
+async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
+    tmp_path: Path, pg_database: str
+) -> None:
+    settings = make_settings(tmp_path, pg_database)
+    async with alertd(settings) as client:
+        alert_id = await raise_nurse_call(client, key="nurse-call-1")
+        steps = [
+            ("acknowledge", None, "acknowledged"),
+            ("status", {"status": "en_route"}, "responding"),
+            ("status", {"status": "on_scene", "note": "with the nurse"}, "responding"),
+            ("resolve", {"note": "student went home with a parent"}, "resolved"),
+        ]
+        for action, body, state in steps:
+            response = await client.post(
+                f"/v1/alerts/{alert_id}/{action}", json=body, headers=AS_OFFICER_GARCIA
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["state"] == state
+
+        alert = (await client.get(f"/v1/alerts/{alert_id}")).json()
+        texts = await texts_sent(settings, alert_id, count=LINCOLN_TEXTS)
+
+    assert alert["state"] == "resolved"
+    assert [(r["actor"]["id"], r["status"]) for r in alert["responders"]] == [
+        ("officer-garcia", "on_scene")
+    ]
+    assert [(e["id"], e["type"], e["alert"]["state"]) for e in alert["timeline"]] == [
+        (1, "AlertRaised", "raised"),
+        (2, "AlertAcknowledged", "acknowledged"),
+        (3, "ResponderStatusReported", "responding"),
+        (4, "ResponderStatusReported", "responding"),
+        (5, "AlertResolved", "resolved"),
+    ]
+    assert [e["data"].get("status") for e in alert["timeline"]] == [
+        None,
+        None,
+        "en_route",
+        "on_scene",
+        None,
+    ]
+    assert all(t["body"].startswith("EMERGENCY: MEDICAL | Lincoln High School") for t in texts)

@@ -1,0 +1,169 @@
+"""The wire contract in schemas/: current, complete, and true of what the server really sends."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from jsonschema import Draft202012Validator
+
+from alertd.adapters.wire import contract
+from alertd.adapters.ws import stream
+from alertd.core.alert import EventType
+from alertd.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMAS = REPO / "schemas"
+DEMO_SITE = REPO / "alertd" / "demo" / "demo_district.json"
+SCHOOL, ROOM = "lincoln-hs", "lincoln-hs-a-101"
+TIMEOUT_SECONDS = 10
+MESSAGE_SCHEMAS = {
+    "caught_up": "messages/CaughtUpMessage.schema.json",
+    "heartbeat": "messages/HeartbeatMessage.schema.json",
+    **{event.value: "messages/AlertEventMessage.schema.json" for event in EventType},
+}
+
+Json = dict[str, Any]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Heartbeats every 0.2 s, so a test sees one without waiting 15 s."""
+    return settings.model_copy(update={"stream_heartbeat_seconds": 0.2})
+
+
+def load(path: str) -> Json:
+    loaded: Json = json.loads((SCHEMAS / path).read_text(encoding="utf-8"))
+    return loaded
+
+
+def closed(schema: Any) -> Any:
+    """A copy in which every object lists all its fields: undeclared fields become errors."""
+    if isinstance(schema, list):
+        return [closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    copy = {key: closed(value) for key, value in schema.items()}
+    if "properties" in copy and "additionalProperties" not in copy:
+        copy["additionalProperties"] = False
+    return copy
+
+
+def assert_conforms(instance: Any, schema_path: str) -> None:
+    """`instance` is valid against the schema file, and has no field the schema leaves out."""
+    validator = Draft202012Validator(closed(load(schema_path)))
+    errors = sorted(validator.iter_errors(instance), key=lambda error: list(error.path))
+    assert not errors, f"{schema_path} rejects {json.dumps(instance)[:300]}:\n" + "\n".join(
+        f"  at {list(error.absolute_path)}: {error.message[:200]}" for error in errors
+    )
+
+
+def type_values(schema: Json) -> set[str]:
+    """The values a message schema allows for `type`."""
+    field: Json = schema["properties"]["type"]
+    if "$ref" in field:
+        field = schema["$defs"][field["$ref"].removeprefix("#/$defs/")]
+    return set(field["enum"]) if "enum" in field else {field["const"]}
+
+
+async def raise_acknowledged_noted_alert(http: httpx.AsyncClient) -> str:
+    """Raise a drill, acknowledge it and add a note; three events. Returns the alert id."""
+    raised = await http.post(
+        "/v1/alerts",
+        json={"kind": "lockdown", "school_id": SCHOOL, "room_id": ROOM, "drill": True},
+        headers={"Idempotency-Key": "wire-contract-test"},
+    )
+    assert raised.status_code == 201, raised.text
+    alert_id: str = raised.json()["id"]
+    acknowledged = await http.post(f"/v1/alerts/{alert_id}/acknowledge")
+    assert acknowledged.status_code == 200, acknowledged.text
+    noted = await http.post(f"/v1/alerts/{alert_id}/notes", json={"text": "door 4 is locked"})
+    assert noted.status_code == 200, noted.text
+    return alert_id
+
+
+def test_schema_files_are_what_the_models_generate() -> None:
+    drifted = contract.drifted_files(SCHEMAS)
+    assert not drifted, (
+        f"schemas/ is out of date with the wire models: {drifted}. "
+        "Run: .venv/bin/python -m alertd.adapters.wire.contract --write"
+    )
+
+
+def test_asyncapi_document_describes_the_stream() -> None:
+    document = load("asyncapi.json")
+    assert document["asyncapi"] == "3.0.0"
+    channels = {channel["address"]: channel for channel in document["channels"].values()}
+    channel = channels["/v1/stream"]
+
+    messages = document["components"]["messages"]
+    assert set(channel["messages"]) == set(messages)
+    described_types: set[str] = set()
+    for message in messages.values():
+        schema_name = message["payload"]["$ref"].removeprefix("#/components/schemas/")
+        schema_file = document["components"]["schemas"][schema_name]["$ref"]
+        described_types |= type_values(load(schema_file))
+    assert described_types == set(MESSAGE_SCHEMAS)
+
+    receive = [op for op in document["operations"].values() if op["action"] == "receive"]
+    assert [op["channel"]["$ref"] for op in receive] == ["#/channels/stream"]
+    assert len(receive[0]["messages"]) == len(messages)
+
+    query = channel["bindings"]["ws"]["query"]["properties"]
+    endpoint_parameters = set(inspect.signature(stream.stream).parameters) - {"websocket"}
+    assert set(query) == endpoint_parameters
+
+    for code in (stream.CLOSE_SLOW_CONSUMER, stream.CLOSE_BAD_REQUEST):
+        assert f"`{code}`" in channel["description"]
+        assert str(code) in channel["x-close-codes"]
+    assert "since=<last id>" in channel["description"]
+
+
+async def test_stream_messages_validate_against_their_schemas(live_url: str) -> None:
+    async with asyncio.timeout(TIMEOUT_SECONDS):
+        async with httpx.AsyncClient(base_url=live_url) as http:
+            alert_id = await raise_acknowledged_noted_alert(http)
+            stream_url = live_url.replace("http", "ws", 1) + "/v1/stream?since=0"
+            async with websockets.connect(stream_url) as connection:
+                received: list[Json] = []
+                while not received or received[-1]["type"] != "caught_up":
+                    received.append(json.loads(await connection.recv()))
+                more_note = {"text": "all students accounted for"}
+                live = await http.post(f"/v1/alerts/{alert_id}/notes", json=more_note)
+                assert live.status_code == 200, live.text
+                seen_after_caught_up: set[str] = set()
+                while not {"NoteAdded", "heartbeat"} <= seen_after_caught_up:
+                    received.append(json.loads(await connection.recv()))
+                    seen_after_caught_up.add(received[-1]["type"])
+
+    types = [message["type"] for message in received]
+    assert types[:4] == ["AlertRaised", "AlertAcknowledged", "NoteAdded", "caught_up"]
+    for message in received:
+        assert_conforms(message, MESSAGE_SCHEMAS[message["type"]])
+
+
+async def test_timeline_entries_validate_as_alert_event_messages(
+    client: httpx.AsyncClient,
+) -> None:
+    async with asyncio.timeout(TIMEOUT_SECONDS):
+        alert_id = await raise_acknowledged_noted_alert(client)
+        detail = await client.get(f"/v1/alerts/{alert_id}")
+    assert detail.status_code == 200, detail.text
+    timeline = detail.json()["timeline"]
+    assert [entry["type"] for entry in timeline] == [
+        "AlertRaised",
+        "AlertAcknowledged",
+        "NoteAdded",
+    ]
+    for entry in timeline:
+        assert_conforms(entry, "messages/AlertEventMessage.schema.json")
+
+
+def test_demo_site_document_validates_against_the_site_schema() -> None:
+    assert_conforms(json.loads(DEMO_SITE.read_text(encoding="utf-8")), "site.schema.json")
