@@ -48,6 +48,9 @@ def _serve(settings: Settings, *, banner: bool) -> None:
         access_log=False,
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Messages are ~1.3 KB; compressing each for every console cost a quarter of the
+        # send CPU in the fan-out benchmark.
+        ws_per_message_deflate=False,
     )
 
 

@@ -65,6 +65,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             yield
         finally:
             await worker.stop()
+            sms.close()
             await db.dispose()
 
     app = FastAPI(

@@ -46,6 +46,13 @@ class SchoolRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteContext:
+    school: SchoolRef | None
+    room: RoomRef | None
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     alert_id: str
     fingerprint: str
@@ -77,32 +84,37 @@ class LogQuery:
 
 
 class Transaction(Protocol):
-    """The writes of one command, committed together or not at all."""
+    """The writes of one command, committed together or not at all.
+
+    Each method is one round trip to the database; a command makes few of them.
+    """
 
     async def claim_idempotency_key(
         self, *, scope: str, key: str, fingerprint: str, alert_id: str
     ) -> IdempotencyRecord | None:
         """Record the key for `alert_id`; return the earlier record if the key was used."""
 
-    async def school_ref(self, school_id: str) -> SchoolRef | None: ...
-
-    async def room_ref(self, room_id: str) -> RoomRef | None: ...
-
-    async def recipients(self, school_id: str) -> tuple[Recipient, ...]: ...
+    async def site_context(self, *, school_id: str, room_id: str | None) -> SiteContext:
+        """The school, the room (None if unknown) and who could be texted there."""
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         """The alert, locked against concurrent commands until commit."""
 
-    async def insert_alert(self, alert: Alert) -> None: ...
+    async def record(
+        self,
+        alert: Alert,
+        *,
+        new: bool,
+        events: Sequence[AlertEvent],
+        effects: Sequence[Effect],
+        now: datetime,
+    ) -> list[LoggedEvent]:
+        """Write the alert, append its events (ids strictly increasing in commit order) and
+        queue its effects, due at `now`."""
 
-    async def update_alert(self, alert: Alert) -> None: ...
-
-    async def append_events(self, events: Sequence[AlertEvent]) -> list[LoggedEvent]:
-        """Append to the log; ids are strictly increasing in commit order."""
-
-    async def enqueue_effects(self, effects: Sequence[Effect]) -> None: ...
-
-    async def save_site(self, site: Site) -> None: ...
+    async def save_site(self, site: Site) -> None:
+        """Create or replace the site's schools. Raises ValidationFailed if one of its room
+        ids already belongs to another school."""
 
 
 class Store(Protocol):
@@ -125,7 +137,7 @@ class Store(Protocol):
     async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
         """Effects not yet done whose time has come, claimed so no other worker runs them."""
 
-    async def complete_effect(self, item_id: int, *, now: datetime) -> None: ...
+    async def complete_effects(self, item_ids: Sequence[int], *, now: datetime) -> None: ...
 
     async def retry_effect(self, item_id: int, *, at: datetime, error: str) -> None: ...
 

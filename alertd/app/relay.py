@@ -29,9 +29,10 @@ class OutboxRelay:
         self._clock = clock
         self._batch = batch
 
-    async def run_once(self) -> int:
-        """Run the effects that are due; return how many were attempted."""
+    async def run_once(self) -> bool:
+        """Run the effects that are due; True if there may be more waiting."""
         items = await self._store.due_effects(now=self._clock.now(), limit=self._batch)
+        done: list[int] = []
         for item in items:
             effect = item.effect
             try:
@@ -53,5 +54,7 @@ class OutboxRelay:
                     error.temporary,
                 )
                 continue
-            await self._store.complete_effect(item.id, now=self._clock.now())
-        return len(items)
+            done.append(item.id)
+        if done:
+            await self._store.complete_effects(done, now=self._clock.now())
+        return len(items) == self._batch

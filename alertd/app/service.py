@@ -73,12 +73,13 @@ class AlertService:
                     raise NotFound("alert", earlier.alert_id)
                 return Raised(alert, created=False)
             audience = await self._audience(tx, command.school_id, command.room_id)
+            now = self._clock.now()
             decision = raise_alert(
-                command, alert_id=alert_id, actor=actor, now=self._clock.now(), audience=audience
+                command, alert_id=alert_id, actor=actor, now=now, audience=audience
             )
-            await tx.insert_alert(decision.alert)
-            logged = await tx.append_events(decision.events)
-            await tx.enqueue_effects(decision.effects)
+            logged = await tx.record(
+                decision.alert, new=True, events=decision.events, effects=decision.effects, now=now
+            )
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return Raised(decision.alert, created=True)
 
@@ -89,12 +90,13 @@ class AlertService:
             if alert is None:
                 raise NotFound("alert", alert_id)
             audience = await self._audience(tx, alert.school_id, alert.room_id)
-            decision = decide(alert, command, actor=actor, now=self._clock.now(), audience=audience)
+            now = self._clock.now()
+            decision = decide(alert, command, actor=actor, now=now, audience=audience)
             if not decision.events:
                 return alert
-            await tx.update_alert(decision.alert)
-            logged = await tx.append_events(decision.events)
-            await tx.enqueue_effects(decision.effects)
+            logged = await tx.record(
+                decision.alert, new=False, events=decision.events, effects=decision.effects, now=now
+            )
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return decision.alert
 
@@ -104,16 +106,13 @@ class AlertService:
             await tx.save_site(site)
 
     async def _audience(self, tx: Transaction, school_id: str, room_id: str | None) -> Audience:
-        school = await tx.school_ref(school_id)
-        if school is None:
+        site = await tx.site_context(school_id=school_id, room_id=room_id)
+        if site.school is None:
             raise ValidationFailed("school_id", f"unknown school {school_id!r}")
-        label = None
-        if room_id is not None:
-            room = await tx.room_ref(room_id)
-            if room is None or room.school_id != school_id:
-                raise ValidationFailed("room_id", f"unknown room {room_id!r} at {school_id!r}")
-            label = room.label
-        return Audience(school.name, label, await tx.recipients(school_id))
+        if room_id is not None and (site.room is None or site.room.school_id != school_id):
+            raise ValidationFailed("room_id", f"unknown room {room_id!r} at {school_id!r}")
+        label = site.room.label if site.room else None
+        return Audience(site.school.name, label, site.recipients)
 
     async def _after_commit(self, logged: Sequence[LoggedEvent], *, has_effects: bool) -> None:
         # Publishing is best effort: a subscriber that misses a message finds the gap by id

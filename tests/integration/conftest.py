@@ -45,7 +45,10 @@ class AlertdProcesses:
     def __init__(self) -> None:
         self._started: list[AlertdProcess] = []
 
-    def environment(self, data_dir: Path, *, database_url: str | None, port: int) -> dict[str, str]:
+    def environment(
+        self, data_dir: Path, *, database_url: str | None, port: int, **extra: str
+    ) -> dict[str, str]:
+        """The variables an operator would set; `extra` adds or overrides ALERTD_* ones."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
         env.update(
             ALERTD_DATA_DIR=str(data_dir),
@@ -56,6 +59,7 @@ class AlertdProcesses:
         )
         if database_url is not None:
             env["ALERTD_DATABASE_URL"] = database_url
+        env.update(extra)
         return env
 
     def upgrade(self, data_dir: Path, *, database_url: str | None = None) -> None:
@@ -68,11 +72,14 @@ class AlertdProcesses:
             timeout=60,
         )
 
-    async def start(self, data_dir: Path, *, database_url: str | None = None) -> AlertdProcess:
+    async def start(
+        self, data_dir: Path, *, database_url: str | None = None, **extra_env: str
+    ) -> AlertdProcess:
         """`alertd serve` on a free port; returns once GET /readyz answers 200."""
         port = free_port()
         log = data_dir / f"alertd-{len(self._started) + 1}.log"
-        popen = _spawn(self.environment(data_dir, database_url=database_url, port=port), log=log)
+        env = self.environment(data_dir, database_url=database_url, port=port, **extra_env)
+        popen = _spawn(env, log=log)
         server = AlertdProcess(f"http://127.0.0.1:{port}", data_dir, log, popen)
         self._started.append(server)
         try:

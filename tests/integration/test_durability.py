@@ -18,8 +18,6 @@ import orjson
 import pytest
 import websockets
 
-from alertd.adapters.db.store import LEASE_SECONDS
-
 if TYPE_CHECKING:
     from conftest import AlertdProcess, AlertdProcesses
 
@@ -34,8 +32,8 @@ LINCOLN_LOCKDOWN_PHONES = {
     "+15555550100": "Riverside Police Department",
     "+15555550101": "Riverside Fire & EMS",
 }
-# Texts a dead process had already claimed wait for its claim to lapse before they are retried.
-TEXTS_AFTER_RESTART_SECONDS = LEASE_SECONDS + 15
+# Texts a killed process had already claimed are retried once its claim (lease) lapses: 60 s.
+TEXTS_AFTER_RESTART_SECONDS = 60 + 15
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import DEMO, make_settings
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alertd.adapters.db import migrate
@@ -27,11 +26,12 @@ from alertd.adapters.db.schema import metadata
 from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.servers import fresh_database
+from alertd.testing.settings import make_settings
 
 pytestmark = pytest.mark.integration
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
-NURSE_CALL = {"kind": "medical", "school_id": DEMO["school"], "room_id": DEMO["room"]}
+NURSE_CALL = {"kind": "medical", "school_id": "lincoln-hs", "room_id": "lincoln-hs-a-101"}
 AS_OFFICER_GARCIA = {"X-Dev-Actor": "officer-garcia"}
 # A real medical alert at Lincoln High texts its two SROs, the principal and both agencies.
 LINCOLN_TEXTS = 5

@@ -29,8 +29,11 @@ class MemorySubscription:
     async def get(self, timeout: float) -> LoggedEvent | None:
         if self.overflowed:
             raise SlowConsumer("subscriber queue overflowed")
+        if not self._queue.empty():
+            return self._queue.get_nowait()
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             if self.overflowed:
                 raise SlowConsumer("subscriber queue overflowed") from None

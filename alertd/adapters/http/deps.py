@@ -28,7 +28,7 @@ class HttpContext:
     stream_send_timeout_seconds: float
 
 
-def context(request: Request) -> HttpContext:
+async def context(request: Request) -> HttpContext:
     ctx: HttpContext = request.app.state.context
     return ctx
 
@@ -36,7 +36,7 @@ def context(request: Request) -> HttpContext:
 DEV_ACTOR = Actor(id="dev", name="Developer", kind=ActorKind.USER, role="dev")
 
 
-def current_actor(
+async def current_actor(
     x_dev_actor: str | None = Header(
         default=None, max_length=64, description="dev mode: act as this user id"
     ),

@@ -97,7 +97,8 @@ async def _send_all(
     timeout = ctx.stream_send_timeout_seconds
 
     async def send(text: str) -> None:
-        await asyncio.wait_for(websocket.send_text(text), timeout)
+        async with asyncio.timeout(timeout):
+            await websocket.send_text(text)
 
     page = await session.start()
     if session.since is not None:
