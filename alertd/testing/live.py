@@ -25,9 +25,7 @@ async def serving(app: FastAPI, *, send_buffer_bytes: int | None = None) -> Asyn
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer_bytes)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, ws_per_message_deflate=False
-    )
+    config = uvicorn.Config(app, log_config=None, access_log=False, ws_per_message_deflate=False)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:

@@ -157,6 +157,7 @@ async def test_schools_and_their_site_tree(client: httpx.AsyncClient) -> None:
     assert len(tree["buildings"]) == 2 and len(floors) >= 3 and len(rooms) >= 40
     assert all({"id", "name", "floor", "geometry"} <= set(r) for r in rooms)
     assert all(f["outline"]["type"] == "Polygon" for f in floors)
+    assert "contacts" not in tree  # SROs' phone numbers are not for every viewer
     imdf = (await client.get(f"/v1/schools/{LINCOLN}/imdf")).json()
     kinds = [f["feature_type"] for f in imdf["features"]]
     assert kinds.count("venue") == 1 and kinds.count("unit") == len(rooms)

@@ -73,7 +73,8 @@ def _insert_for(dialect: str, table: sa.Table) -> Any:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    """Store every moment in UTC; a moment without a zone (from a query string) is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _alert_columns(alert: Alert) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
+from alertd.adapters import codec
 from alertd.adapters.http.deps import HttpContext, context, current_actor
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
@@ -73,41 +74,17 @@ async def load_site(document: SiteDocument, ctx: Ctx, _actor: Who) -> OrjsonResp
 
 
 def site_tree(school: School) -> dict[str, Any]:
-    return {
-        "id": school.id,
-        "name": school.name,
-        "district_id": school.district_id,
-        "timezone": school.timezone,
-        "address": school.address,
-        "buildings": [
-            {
-                "id": b.id,
-                "name": b.name,
-                "floors": [
-                    {
-                        "id": f.id,
-                        "name": f.name,
-                        "ordinal": f.ordinal,
-                        "outline": f.outline,
-                        "rooms": [
-                            {
-                                "id": r.id,
-                                "number": r.number,
-                                "name": r.name,
-                                "type": r.type.value,
-                                "floor": f.id,
-                                "building": b.id,
-                                "geometry": r.geometry,
-                            }
-                            for r in f.rooms
-                        ],
-                    }
-                    for f in b.floors
-                ],
-            }
-            for b in school.buildings
-        ],
-    }
+    """The school's site document, minus its contacts' phone numbers, with each room naming
+    its floor and building so that a client can place it without walking the tree."""
+    tree = codec.school_to_dict(school)
+    del tree["contacts"]
+    tree["district_id"] = school.district_id
+    for building in tree["buildings"]:
+        for floor in building["floors"]:
+            for room in floor["rooms"]:
+                room["floor"] = floor["id"]
+                room["building"] = building["id"]
+    return tree
 
 
 # IMDF unit categories for our room types (IMDF 1.0 "unit" category list).

@@ -16,13 +16,14 @@ from collections import OrderedDict
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 
 from alertd.adapters import codec
-from alertd.adapters.http.deps import HttpContext
+from alertd.adapters.http.deps import HttpContext, current_actor
 from alertd.adapters.wire.v1 import StreamClose
 from alertd.app.ports import LoggedEvent, SlowConsumer
 from alertd.app.stream import StreamFilter, StreamSession
+from alertd.core.actor import Actor
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -51,6 +52,7 @@ class EncodedEvents:
 @router.websocket("/v1/stream")
 async def stream(
     websocket: WebSocket,
+    _actor: Annotated[Actor, Depends(current_actor)],
     since: Annotated[str | None, Query()] = None,
     school: Annotated[list[str] | None, Query()] = None,
 ) -> None:
