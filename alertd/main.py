@@ -60,6 +60,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.demo:
             await service.load_site(demo_site().to_site())
+        if db.is_sqlite:
+            # One process owns a SQLite file: claims left in the outbox are from a previous
+            # run that was killed mid-send, and must not wait out their lease.
+            await store.release_claims()
         worker.start()
         try:
             yield

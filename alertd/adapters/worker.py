@@ -8,6 +8,7 @@ logged with its traceback and the loop goes on after a pause: it never dies sile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from alertd.app.relay import OutboxRelay
@@ -40,8 +41,9 @@ class EffectWorker:
                     pass
             except Exception:  # keep the loop alive; the outbox keeps the work
                 logger.exception("outbox relay round failed; retrying")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancel
+            # that stop() sends if it lands in the same tick as a wake-up (gh-86296).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
             self._wake.clear()

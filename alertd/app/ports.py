@@ -139,6 +139,13 @@ class Store(Protocol):
 
     async def complete_effects(self, item_ids: Sequence[int], *, now: datetime) -> None: ...
 
+    async def release_claims(self) -> int:
+        """Make every claimed, unfinished effect due again; return how many.
+
+        Only for a process that owns the database alone (the embedded default), at start-up:
+        the claims can only be its own, left by a previous run that was killed.
+        """
+
     async def retry_effect(self, item_id: int, *, at: datetime, error: str) -> None: ...
 
     async def fail_effect(self, item_id: int, *, now: datetime, error: str) -> None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from alertd.app.ports import Clock, DeliveryError, SmsGateway, Store
+from alertd.app.ports import Clock, DeliveryError, OutboxItem, SmsGateway, Store
 from alertd.core.effect import SendSms
 
 logger = logging.getLogger(__name__)
@@ -41,20 +41,32 @@ class OutboxRelay:
                         to=effect.to, body=effect.body, alert_id=effect.alert_id, drill=effect.drill
                     )
             except DeliveryError as error:
-                attempts = item.attempts + 1
-                if error.temporary and attempts < MAX_ATTEMPTS:
-                    at = self._clock.now() + backoff(attempts)
-                    await self._store.retry_effect(item.id, at=at, error=str(error))
-                else:
-                    await self._store.fail_effect(item.id, now=self._clock.now(), error=str(error))
-                logger.warning(
-                    "effect %s for alert %s failed (temporary=%s)",
-                    item.id,
-                    effect.alert_id,
-                    error.temporary,
+                await self._failed(item, str(error), temporary=error.temporary)
+                continue
+            except Exception as error:
+                # A gateway bug must not strand the batch: count it as a temporary failure,
+                # so the text is retried (and the fault is visible in the log and the row).
+                logger.exception(
+                    "gateway raised for effect %s of alert %s", item.id, effect.alert_id
                 )
+                await self._failed(item, f"{type(error).__name__}: {error}", temporary=True)
                 continue
             done.append(item.id)
         if done:
             await self._store.complete_effects(done, now=self._clock.now())
         return len(items) == self._batch
+
+    async def _failed(self, item: OutboxItem, error: str, *, temporary: bool) -> None:
+        attempts = item.attempts + 1
+        if temporary and attempts < MAX_ATTEMPTS:
+            at = self._clock.now() + backoff(attempts)
+            await self._store.retry_effect(item.id, at=at, error=error)
+        else:
+            await self._store.fail_effect(item.id, now=self._clock.now(), error=error)
+        logger.warning(
+            "effect %s for alert %s failed (temporary=%s, attempt %s)",
+            item.id,
+            item.effect.alert_id,
+            temporary,
+            attempts,
+        )

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -97,12 +98,12 @@ async def raise_nurse_call(client: httpx.AsyncClient, *, key: str) -> str:
     return str(response.json()["id"])
 
 
-async def texts_sent(settings: Settings, alert_id: str, *, count: int) -> list[dict[str, object]]:
+async def texts_sent(settings: Settings, alert_id: str, *, count: int) -> list[dict[str, Any]]:
     """Wait until the embedded SMS gateway has sent `count` texts about the alert."""
     outbox = settings.resolved_sms_outbox()
     async with asyncio.timeout(10):
         while True:
-            lines = outbox.read_bytes().splitlines() if outbox.exists() else []
+            lines = outbox.read_bytes().split(b"\n")[:-1] if outbox.exists() else []
             texts = [t for t in map(orjson.loads, lines) if t["alert_id"] == alert_id]
             if len(texts) >= count:
                 return texts

@@ -36,7 +36,9 @@ from alertd.core.errors import ValidationFailed
 from alertd.core.routing import Recipient, RecipientKind
 from alertd.core.site import School, Site, place_label, recipients_of
 
-LEASE = timedelta(seconds=60)  # an effect claimed by a worker that died is retried after this
+# An effect claimed by an instance that died is retried after this. (The embedded default
+# releases its own claims at start-up instead; see Store.release_claims.)
+LEASE = timedelta(seconds=30)
 
 _SELECT_SCHOOL = sa.select(t.schools.c.id, t.schools.c.name).where(
     t.schools.c.id == sa.bindparam("school_id")
@@ -369,6 +371,15 @@ class SqlStore:
         await self._update_outbox(
             t.outbox.c.id.in_(list(item_ids)), state="done", done_at=_utc(now), lease_until=None
         )
+
+    async def release_claims(self) -> int:
+        release = (
+            sa.update(t.outbox)
+            .where(t.outbox.c.state == "pending", t.outbox.c.lease_until.is_not(None))
+            .values(lease_until=None)
+        )
+        async with self._db.write() as session:
+            return int(await session.run(lambda conn: conn.execute(release).rowcount))
 
     async def retry_effect(self, item_id: int, *, at: datetime, error: str) -> None:
         await self._update_outbox(

@@ -133,6 +133,7 @@ async def _drain_client(websocket: WebSocket) -> None:
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     try:
-        await asyncio.wait_for(websocket.close(code, reason), 2.0)
+        async with asyncio.timeout(2.0):
+            await websocket.close(code, reason)
     except Exception:  # the client is gone or stalled; nothing is left to tell it
         logger.debug("close of a stream client failed", exc_info=True)

@@ -1,0 +1,125 @@
+"""Texts go out after commit through the outbox: retried when temporary, never stranded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from alertd.app.ports import DeliveryError
+from alertd.app.relay import OutboxRelay
+from alertd.main import create_app, demo_site
+from alertd.settings import Settings
+from alertd.testing.clock import FakeClock
+
+LINCOLN_SCHOOL_PHONES = {"+15555550111", "+15555550112", "+15555550113"}  # 2 SROs, principal
+LINCOLN_AGENCY_PHONES = {"+15555550100", "+15555550101"}  # police, fire & EMS
+
+
+class ScriptedGateway:
+    """A gateway whose next answers the test decides: ok, temporary, permanent or a bug."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.sent: list[str] = []
+
+    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> None:
+        answer = self.answers.pop(0) if self.answers else "ok"
+        if answer == "temporary":
+            raise DeliveryError("429 too many requests", temporary=True)
+        if answer == "permanent":
+            raise DeliveryError("21610 unsubscribed", temporary=False)
+        if answer == "bug":
+            raise KeyError("oops")
+        self.sent.append(to)
+
+
+async def raise_alert(client: httpx.AsyncClient, key: str, **body: object) -> str:
+    payload = {"kind": "lockdown", "school_id": "lincoln-hs", "room_id": "lincoln-hs-a-101"}
+    answer = await client.post("/v1/alerts", json=payload | body, headers={"Idempotency-Key": key})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def texts_about(settings: Settings, alert_id: str, *, count: int) -> list[dict[str, str]]:
+    """Wait (bounded) until the SMS outbox file holds `count` texts about the alert."""
+    path = settings.resolved_sms_outbox()
+    texts: list[dict[str, str]] = []
+    async with asyncio.timeout(10):
+        while len(texts) < count:
+            await asyncio.sleep(0.05)
+            lines = path.read_text().splitlines() if path.exists() else []
+            texts = [t for t in map(json.loads, lines) if t["alert_id"] == alert_id]
+    return texts
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def idle_app(settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
+    """The app without its background worker (no lifespan): the test drives the relay."""
+    app = create_app(settings, clock=clock)
+    await app.state.context.alerts.load_site(demo_site().to_site())
+    yield app
+
+
+async def test_a_real_lockdown_texts_the_school_and_the_agencies(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    alert_id = await raise_alert(client, "real-1")
+    texts = await texts_about(settings, alert_id, count=5)
+    assert {t["to"] for t in texts} == LINCOLN_SCHOOL_PHONES | LINCOLN_AGENCY_PHONES
+    assert all(t["body"].startswith("EMERGENCY: LOCKDOWN") for t in texts)
+
+
+async def test_a_drill_texts_only_the_school_and_says_drill(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    alert_id = await raise_alert(client, "drill-1", drill=True)
+    texts = await texts_about(settings, alert_id, count=3)
+    await asyncio.sleep(0.3)  # one more relay round: still no agency
+    texts = await texts_about(settings, alert_id, count=3)
+    assert {t["to"] for t in texts} == LINCOLN_SCHOOL_PHONES
+    assert all(t["body"].startswith("DRILL - NOT A REAL EMERGENCY") for t in texts)
+
+
+async def test_temporary_failures_and_gateway_bugs_are_retried_permanent_ones_are_not(
+    idle_app: FastAPI, clock: FakeClock
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=idle_app), base_url="http://t"
+    ) as client:
+        await raise_alert(client, "flaky-1", drill=True)  # three texts
+    gateway = ScriptedGateway("temporary", "permanent", "bug")
+    relay = OutboxRelay(store=idle_app.state.context.store, sms=gateway, clock=clock)
+    await relay.run_once()
+    await relay.run_once()
+    assert gateway.sent == []  # the retries are not due yet
+    clock.advance(5)
+    await relay.run_once()
+    assert len(gateway.sent) == 2  # the temporary failure and the bug; not the permanent one
+    clock.advance(3600)
+    assert await idle_app.state.context.store.due_effects(now=clock.now(), limit=10) == []
+
+
+async def test_texts_claimed_by_a_killed_run_go_out_when_the_server_restarts(
+    idle_app: FastAPI, settings: Settings, clock: FakeClock
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=idle_app), base_url="http://t"
+    ) as client:
+        alert_id = await raise_alert(client, "claimed-1", drill=True)
+    store = idle_app.state.context.store
+    claimed = await store.due_effects(now=clock.now(), limit=10)
+    assert len(claimed) == 3  # claimed by a relay that then "died" without sending
+    restarted = create_app(settings, clock=clock)
+    async with restarted.router.lifespan_context(restarted):
+        texts = await texts_about(settings, alert_id, count=3)
+    assert {t["to"] for t in texts} == LINCOLN_SCHOOL_PHONES
