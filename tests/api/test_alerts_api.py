@@ -209,7 +209,14 @@ async def test_a_site_document_can_be_loaded_through_the_api(client: httpx.Async
     assert loaded.json() == {"district_id": "small-district", "schools": ["tiny-es"], "rooms": 1}
     raised = await raise_alert(client, "tiny-1", school_id="tiny-es", room_id="tiny-101")
     assert raised.status_code == 201
-    document["schools"][0]["buildings"][0]["floors"][0]["rooms"][0]["type"] = "dungeon"
+    room = document["schools"][0]["buildings"][0]["floors"][0]["rooms"][0]
+    room["id"] = ROOM  # a room id that already belongs to Lincoln High
+    taken = await client.post("/v1/sites", json=document)
+    assert (taken.status_code, taken.json()["field"]) == (422, "schools")
+    tree = (await client.get("/v1/schools/tiny-es")).json()
+    assert tree["buildings"][0]["floors"][0]["rooms"][0]["id"] == "tiny-101"  # unchanged
+    room["id"] = "tiny-101"
+    room["type"] = "dungeon"
     bad = await client.post("/v1/sites", json=document)
     assert bad.status_code == 422
     assert "type" in bad.json()["field"]
