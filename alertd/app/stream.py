@@ -15,6 +15,13 @@ from alertd.app.ports import EventBus, LoggedEvent, LogQuery, Store, Subscriptio
 REPLAY_PAGE = 500
 
 
+class SinceAhead(Exception):
+    def __init__(self, *, since: int, head: int) -> None:
+        super().__init__(f"since={since} is past the last event id {head}")
+        self.since = since
+        self.head = head
+
+
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
     school_ids: frozenset[str] | None = None
@@ -49,10 +56,17 @@ class StreamSession:
         return self._last_id
 
     async def start(self) -> list[LoggedEvent]:
-        """Begin: with `since`, the first page of the replay; without, nothing (live only)."""
+        """Begin: with `since`, the first page of the replay; without, nothing (live only).
+
+        Raises SinceAhead if `since` is past the head of the log: the client's ids come from
+        another log (a restored or replaced database), and resuming would skip events.
+        """
+        head = await self._store.last_event_id()
         if self.since is None:
-            self._last_id = await self._store.last_event_id()
+            self._last_id = head
             return []
+        if self.since > head:
+            raise SinceAhead(since=self.since, head=head)
         self._last_id = self.since
         return await self.replay_page()
 

@@ -143,11 +143,15 @@ async def test_an_idle_stream_gets_heartbeats_with_the_last_id(quick_server: str
     assert (beat["type"], beat["id"]) == ("heartbeat", 1)
 
 
-async def test_a_bad_since_closes_with_4400(live_url: str) -> None:
-    async with websockets.connect(ws_url(live_url, "?since=-5")) as console:
+@pytest.mark.parametrize("since", ["-5", "abc", "99"])
+async def test_a_bad_since_closes_with_4400_naming_it(live_url: str, since: str) -> None:
+    await raise_alerts(live_url, 1, prefix="head")  # the log head is 1: 99 is from elsewhere
+    async with websockets.connect(ws_url(live_url, f"?since={since}")) as console:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await receive(console)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400
+    assert closed.value.rcvd.reason.startswith("since:")
 
 
 async def stalled_client(base: str) -> socket.socket:

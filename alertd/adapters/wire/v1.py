@@ -35,7 +35,8 @@ STREAM_CLOSE_MEANINGS = {
     "reads `slow consumer; resume with since=<id>`; reconnect with the last id received. A "
     "completely stalled socket may be dropped without a close frame; resume the same way.",
     StreamClose.BAD_REQUEST: "bad request: a query parameter is invalid (`since` not an "
-    "integer of 0 or more); the close reason names it. Retrying unchanged fails again.",
+    "integer of 0 or more, or past the last event id, as after the server's database was "
+    "replaced); the close reason names it. Retrying unchanged fails again.",
 }
 
 

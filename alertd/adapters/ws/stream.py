@@ -22,7 +22,7 @@ from alertd.adapters import codec
 from alertd.adapters.http.deps import HttpContext, current_actor
 from alertd.adapters.wire.v1 import StreamClose
 from alertd.app.ports import LoggedEvent, SlowConsumer
-from alertd.app.stream import StreamFilter, StreamSession
+from alertd.app.stream import SinceAhead, StreamFilter, StreamSession
 from alertd.core.actor import Actor
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ async def stream(
         await _close(
             websocket, CLOSE_SLOW_CONSUMER, f"slow consumer; resume with since={session.last_id}"
         )
+    except SinceAhead as error:
+        reason = f"since: past the last event id {error.head}; reconnect with since=0"
+        await _close(websocket, CLOSE_BAD_REQUEST, reason)
     except (WebSocketDisconnect, ConnectionError):
         pass
     finally:
