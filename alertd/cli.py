@@ -1,4 +1,4 @@
-"""The `alertd` command: demo, serve, db upgrade, site load."""
+"""The `alertd` command: demo, serve, db upgrade, site load, audit verify."""
 
 from __future__ import annotations
 
@@ -12,15 +12,21 @@ import uvicorn
 
 from alertd.adapters.db import migrate
 from alertd.adapters.logging_json import configure_logging
+from alertd.core.audit import VerifyResult
 from alertd.settings import Settings
 
 logger = logging.getLogger("alertd")
 
 
 def _serve(settings: Settings, *, banner: bool) -> None:
+    from alertd.adapters.http.security import ConfigurationError
     from alertd.main import create_app
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigurationError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
     base = f"http://{settings.host}:{settings.port}"
     if banner:
         ws = base.replace("http://", "ws://")
@@ -35,6 +41,9 @@ def _serve(settings: Settings, *, banner: bool) -> None:
                     f"  Metrics      {base}/metrics",
                     f"  Database     {settings.resolved_database_url()}",
                     f"  SMS outbox   {settings.resolved_sms_outbox()}",
+                    "  Sign in      POST /v1/auth/token as <role>@demo.alertd, password demo",
+                    "               (staff, sro, dispatcher, drill_coordinator, school_admin,",
+                    "               district_admin; see the README)",
                     "Press Ctrl+C to stop.",
                 ]
             ),
@@ -74,6 +83,32 @@ def _load_site(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _verify_audit(settings: Settings) -> int:
+    """Recompute the audit chain: 0 if it holds, 1 (naming the first bad entry) if not,
+    2 if the database was never migrated."""
+    from alertd.adapters.db.audit import verify_chain
+    from alertd.adapters.db.engine import open_database
+
+    url = settings.resolved_database_url()
+    if migrate.current_revision(url) is None:
+        print("the database is empty: run `alertd db upgrade` first", file=sys.stderr)
+        return 2
+
+    async def verify() -> VerifyResult:
+        db = open_database(url)
+        try:
+            return await db.read(verify_chain)
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(verify())
+    if result.ok:
+        print(f"audit chain ok: {result.count} entries")
+        return 0
+    print(f"audit chain broken at entry {result.bad_id}: {result.reason}")
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertd", description="School emergency alerting.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,13 +126,23 @@ def main(argv: list[str] | None = None) -> int:
         "load", help="create or replace schools from a site file"
     )
     site_load.add_argument("file", type=Path)
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify", help="check the audit trail's hash chain; exit 1 if it was tampered with"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
     if args.command == "demo":
         settings = settings.model_copy(
-            update={"host": args.host, "port": args.port, "data_dir": args.data_dir, "demo": True}
+            update={
+                "host": args.host,
+                "port": args.port,
+                "data_dir": args.data_dir,
+                "demo": True,
+                "dev_mode": True,
+            }
         )
         _upgrade(settings)
         _serve(settings, banner=True)
@@ -111,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database at {migrate.current_revision(settings.resolved_database_url())}")
     elif args.command == "site":
         return _load_site(settings, args.file)
+    elif args.command == "audit":
+        return _verify_audit(settings)
     return 0
 
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
+from alertd.adapters.auth.demo import seed_demo_users
 from alertd.adapters.bus.memory import MemoryBus
 from alertd.adapters.clock import SystemClock
 from alertd.adapters.db.engine import open_database
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, ops, schools
+from alertd.adapters.http import alerts, audit, auth, devices, ops, schools
 from alertd.adapters.http.deps import HttpContext
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
+from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
 from alertd.adapters.metrics import Metrics
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.wire.site import SiteDocument
@@ -41,7 +45,16 @@ def demo_site() -> SiteDocument:
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    """Build the app. The database must already be migrated (`alertd db upgrade`)."""
+    """Build the app. The database must already be migrated (`alertd db upgrade`).
+
+    Raises ConfigurationError outside dev mode while a secret is still a placeholder.
+    """
+    placeholders = settings.placeholder_secrets()
+    if placeholders and not settings.dev_mode:
+        raise ConfigurationError(
+            f"refusing to start: set {', '.join(placeholders)} (they still hold placeholder "
+            "values); only dev mode (ALERTD_DEV_MODE=true) runs with placeholders"
+        )
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(
@@ -54,12 +67,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     worker = EffectWorker(
         OutboxRelay(store=store, sms=sms, clock=clock), poll_seconds=settings.outbox_poll_seconds
     )
-    service = AlertService(store=store, bus=bus, clock=clock, on_effects_queued=worker.wake)
+    service = AlertService(
+        store=store,
+        bus=bus,
+        clock=clock,
+        repeat_window=timedelta(seconds=settings.repeat_press_seconds),
+        on_effects_queued=worker.wake,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.demo:
             await service.load_site(demo_site().to_site())
+            if settings.dev_mode:
+                await seed_demo_users(db, now=clock.now())
         if db.is_sqlite:
             # One process owns a SQLite file: claims left in the outbox are from a previous
             # run that was killed mid-send, and must not wait out their lease.
@@ -87,11 +108,28 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         stream_queue=settings.stream_queue,
         stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         stream_send_timeout_seconds=settings.stream_send_timeout_seconds,
+        db=db,
+        settings=settings,
+        authenticators=(
+            devices.authenticate_device,
+            auth.authenticate_bearer,
+            auth.authenticate_session,
+            auth.authenticate_api_key,
+        ),
     )
     app.state.encoded_events = stream.EncodedEvents()
     install_error_handlers(app)
-    for router in (alerts.router, schools.router, stream.router, ops.router):
+    routers = (auth.router, alerts.router, schools.router, devices.router, audit.router)
+    for router in (*routers, stream.router, ops.router):
         app.include_router(router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-CSRF-Token"],
+    )
+    app.add_middleware(SecurityHeaders, hsts=not settings.dev_mode)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

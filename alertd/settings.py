@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"
 
 
 class Settings(BaseSettings):
@@ -41,6 +43,34 @@ class Settings(BaseSettings):
         description="Where the SMS outbox writes texts; default data_dir/sms-outbox.jsonl.",
     )
     demo: bool = Field(default=False, description="Seed the demo district at start-up.")
+    dev_mode: bool = Field(
+        default=False,
+        description="Development mode: allows placeholder secrets and seeds demo users.",
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(PLACEHOLDER_SECRET),
+        description="Signs access tokens and session cookies. Must be set outside dev mode.",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=1440)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    device_clock_skew_seconds: int = Field(default=30, ge=1, le=300)
+    device_secret_grace_hours: int = Field(
+        default=24, ge=0, description="How long a rotated device secret stays valid."
+    )
+    repeat_press_seconds: int = Field(
+        default=10, ge=0, description="A repeat press (same person/device, room, kind) joins."
+    )
+
+    def placeholder_secrets(self) -> list[str]:
+        """The settings still at their placeholder values (refused outside dev mode)."""
+        return (
+            ["ALERTD_SECRET_KEY"]
+            if self.secret_key.get_secret_value() == PLACEHOLDER_SECRET
+            else []
+        )
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'alertd.db').resolve()}"

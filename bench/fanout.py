@@ -29,7 +29,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 import orjson
 import uvloop
@@ -55,6 +56,10 @@ class ServerProcess:
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "DEMO": "true",
+            "DEV_MODE": "true",  # seeds the demo users the benchmark signs in as
+            "SECRET_KEY": "benchmark-secret",
+            # One account stands in for hundreds of buttons: its presses must not join.
+            "REPEAT_PRESS_SECONDS": "0",
             "LOG_LEVEL": "WARNING",
             "SQLITE_SYNCHRONOUS": synchronous,
         }
@@ -107,6 +112,7 @@ class HttpPool:
         self._port = port
         self._idle: asyncio.Queue[Connection] = asyncio.Queue()
         self.size = 0
+        self.signed_in_as = ""  # an "Authorization: ..." header line, once signed in
 
     async def open(self, size: int) -> None:
         connect_all = (asyncio.open_connection(self._host, self._port) for _ in range(size))
@@ -120,7 +126,7 @@ class HttpPool:
         """One exchange: (status, body). Raises OSError or IncompleteReadError."""
         message = (
             f"{method} {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json"
-            f"\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
+            f"\r\nContent-Length: {len(body)}\r\n{self.signed_in_as}{headers}\r\n"
         ).encode() + body
         reader, writer = await self._idle.get()
         try:
@@ -197,6 +203,13 @@ class Sent:
     status: int = 0
     payload: bytes = b""
     alert_id: str = ""
+
+
+def sign_in(base: str, username: str, password: str) -> str:
+    """A bearer token (POST /v1/auth/token), before the clock starts."""
+    form = urlencode({"username": username, "password": password}).encode()
+    with urlopen(Request(f"{base}/v1/auth/token", data=form), timeout=10) as answer:
+        return str(orjson.loads(answer.read())["access_token"])
 
 
 async def post_alert(pool: HttpPool, sent: Sent, room_id: str) -> None:
@@ -327,9 +340,11 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     consoles: list[Console] = []
     try:
         await wait_ready(pool, server)
+        token = await asyncio.to_thread(sign_in, base, options.user, options.password)
+        pool.signed_in_as = f"Authorization: Bearer {token}\r\n"
         tree = orjson.loads((await pool.request("GET", f"/v1/schools/{SCHOOL}"))[1])
         rooms = [r["id"] for b in tree["buildings"] for f in b["floors"] for r in f["rooms"]]
-        ws_url = base.replace("http", "ws", 1).rstrip("/") + "/v1/stream"
+        ws_url = base.replace("http", "ws", 1).rstrip("/") + f"/v1/stream?access_token={token}"
         compression = None if options.no_compression else "deflate"
         connecting = (
             Console.open(ws_url, compression=compression) for _ in range(options.consoles)
@@ -430,6 +445,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, help="HTTP connections (8; burst: one/alert)")
     parser.add_argument("--url", help="use this running server, e.g. http://127.0.0.1:8000")
     parser.add_argument("--database-url", default="", help="ALERTD_DATABASE_URL for the server")
+    parser.add_argument(
+        "--user", default="drill_coordinator@demo.alertd", help="who raises the drills"
+    )
+    parser.add_argument("--password", default="demo")
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "EXTRA"))
     parser.add_argument("--no-compression", action="store_true", help="no permessage-deflate")
     options = parser.parse_args(argv)

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from alertd.adapters.db import migrate
 from alertd.main import create_app
 from alertd.settings import Settings
+from alertd.testing.auth import headers_for
 from alertd.testing.live import serving
 from alertd.testing.servers import fresh_database, postgres_server
 from alertd.testing.settings import make_settings
@@ -58,10 +59,21 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that has not signed in."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://alertd.test") as c:
         yield c
+
+
+@pytest.fixture
+async def client(anonymous: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A client signed in as the demo district admin (every school; may run drills).
+
+    Tests that need another role pass `headers=await headers_for(client, role)`.
+    """
+    anonymous.headers.update(await headers_for(anonymous, "district_admin"))
+    return anonymous
 
 
 @pytest.fixture

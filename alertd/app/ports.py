@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from alertd.core.alert import Alert, AlertEvent, AlertState
+from alertd.core.audit import AuditEntry
 from alertd.core.effect import Effect
 from alertd.core.kind import AlertKind
 from alertd.core.routing import Recipient
@@ -100,6 +101,11 @@ class Transaction(Protocol):
     async def get_alert(self, alert_id: str) -> Alert | None:
         """The alert, locked against concurrent commands until commit."""
 
+    async def recent_alerts(
+        self, *, raised_by: str, school_id: str, since: datetime
+    ) -> list[Alert]:
+        """Alerts this actor raised at this school since `since` (repeat-press candidates)."""
+
     async def record(
         self,
         alert: Alert,
@@ -107,10 +113,14 @@ class Transaction(Protocol):
         new: bool,
         events: Sequence[AlertEvent],
         effects: Sequence[Effect],
+        audit: Sequence[AuditEntry],
         now: datetime,
     ) -> list[LoggedEvent]:
-        """Write the alert, append its events (ids strictly increasing in commit order) and
-        queue its effects, due at `now`."""
+        """Write the alert, append its events (ids strictly increasing in commit order),
+        queue its effects (due at `now`) and append its audit entries."""
+
+    async def audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Append audit entries in this transaction."""
 
     async def save_site(self, site: Site) -> None:
         """Create or replace the site's schools. Raises ValidationFailed if one of its room

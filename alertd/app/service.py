@@ -1,31 +1,52 @@
-"""Use cases on alerts: one database transaction per command, events published after commit."""
+"""Use cases on alerts: one database transaction per command, events published after commit.
+
+Every command is authorized here, inside its transaction, against the alert as it stands:
+the permission table is in `alertd.core.permission`; this layer only asks it.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from alertd.app.ports import (
-    Clock,
-    EventBus,
-    LoggedEvent,
-    Store,
-    Transaction,
-)
-from alertd.core.actor import Actor
+from alertd.app.ports import Clock, EventBus, LoggedEvent, Store, Transaction
 from alertd.core.alert import Alert
+from alertd.core.audit import AuditEntry
+from alertd.core.command import Action as Command
 from alertd.core.command import AlertCommand, RaiseAlert
-from alertd.core.errors import IdempotencyConflict, NotFound, ValidationFailed
+from alertd.core.errors import Forbidden, IdempotencyConflict, NotFound, ValidationFailed
 from alertd.core.lifecycle import decide, raise_alert
+from alertd.core.permission import Action, Principal, Role, Verdict, authorize
+from alertd.core.repeat import repeated_alert
 from alertd.core.routing import Audience
 from alertd.core.site import Site
+
+# Which permission each lifecycle command needs.
+PERMISSION_FOR: dict[Command, Action] = {
+    Command.ACKNOWLEDGE: Action.ACKNOWLEDGE,
+    Command.REPORT_STATUS: Action.REPORT_STATUS,
+    Command.RESOLVE: Action.RESOLVE,
+    Command.CANCEL: Action.CANCEL,
+    Command.GIVE_ALL_CLEAR: Action.GIVE_ALL_CLEAR,
+    Command.ADD_NOTE: Action.ADD_NOTE,
+    Command.UPGRADE: Action.UPGRADE,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Raised:
     alert: Alert
-    created: bool  # False: an earlier request with the same Idempotency-Key made it
+    created: bool  # False: a retry (same Idempotency-Key) or a repeat press that joined it
+
+
+def require(verdict: Verdict, *, what: str, ident: str, action: Action) -> None:
+    """Turn a verdict into the error the client sees: 404 hides, 403 refuses."""
+    if verdict is Verdict.HIDDEN:
+        raise NotFound(what, ident)
+    if verdict is Verdict.FORBIDDEN:
+        raise Forbidden(f"not allowed to {action.value.replace('_', ' ')}")
 
 
 class AlertService:
@@ -42,68 +63,140 @@ class AlertService:
         store: Store,
         bus: EventBus,
         clock: Clock,
+        repeat_window: timedelta = timedelta(seconds=10),
         on_effects_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._bus = bus
         self._clock = clock
+        self._repeat_window = repeat_window
         self._on_effects_queued = on_effects_queued
 
     async def raise_alert(
-        self, command: RaiseAlert, *, actor: Actor, idempotency_key: str, fingerprint: str
+        self, command: RaiseAlert, *, principal: Principal, idempotency_key: str, fingerprint: str
     ) -> Raised:
-        """Open an alert, or return the one an earlier request with this key opened.
+        """Open an alert; or return the one an earlier request with this key opened, or the
+        open alert this press repeats (same raiser, room and kind within the window).
 
-        The key is scoped to the actor. The same key with another `fingerprint` (a different
-        request body) raises IdempotencyConflict and writes nothing.
+        Never rate-limited. The key is scoped to the actor. The same key with another
+        `fingerprint` (a different body) raises IdempotencyConflict and writes nothing.
         """
-        command = command.normalize()
-        alert_id = str(uuid.uuid4())
+        command = self._authorize_raise(command.normalize(), principal)
+        actor = principal.actor
+        now = self._clock.now()
+        new_id = str(uuid.uuid4())
         async with self._store.transaction() as tx:
+            recent = await tx.recent_alerts(
+                raised_by=actor.id, school_id=command.school_id, since=now - self._repeat_window
+            )
+            repeated = repeated_alert(
+                recent,
+                raiser_id=actor.id,
+                room_id=command.room_id,
+                kind=command.kind,
+                now=now,
+                window=self._repeat_window,
+            )
+            target = repeated.id if repeated is not None else new_id
             earlier = await tx.claim_idempotency_key(
-                scope=actor.id, key=idempotency_key, fingerprint=fingerprint, alert_id=alert_id
+                scope=actor.id, key=idempotency_key, fingerprint=fingerprint, alert_id=target
             )
             if earlier is not None:
-                if earlier.fingerprint != fingerprint:
-                    raise IdempotencyConflict(
-                        "this Idempotency-Key was used for a different request"
-                    )
-                alert = await tx.get_alert(earlier.alert_id)
-                if alert is None:  # pragma: no cover - the key and the alert commit together
-                    raise NotFound("alert", earlier.alert_id)
-                return Raised(alert, created=False)
+                return Raised(
+                    await self._retried(tx, earlier.alert_id, earlier.fingerprint, fingerprint),
+                    created=False,
+                )
+            if repeated is not None:
+                await tx.audit([_entry(principal, "alert.repeat_press", repeated, now)])
+                return Raised(repeated, created=False)
             audience = await self._audience(tx, command.school_id, command.room_id)
-            now = self._clock.now()
             decision = raise_alert(
-                command, alert_id=alert_id, actor=actor, now=now, audience=audience
+                command, alert_id=new_id, actor=actor, now=now, audience=audience
             )
             logged = await tx.record(
-                decision.alert, new=True, events=decision.events, effects=decision.effects, now=now
+                decision.alert,
+                new=True,
+                events=decision.events,
+                effects=decision.effects,
+                audit=[_entry(principal, "alert.raise", decision.alert, now)],
+                now=now,
             )
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return Raised(decision.alert, created=True)
 
-    async def act(self, alert_id: str, command: AlertCommand, *, actor: Actor) -> Alert:
-        """Apply a lifecycle command. IllegalTransition names the state the alert is in."""
+    async def act(self, alert_id: str, command: AlertCommand, *, principal: Principal) -> Alert:
+        """Apply a lifecycle command. NotFound also hides alerts outside the principal's
+        schools; Forbidden when the role may not; IllegalTransition names the state."""
+        now = self._clock.now()
         async with self._store.transaction() as tx:
             alert = await tx.get_alert(alert_id)
             if alert is None:
                 raise NotFound("alert", alert_id)
+            action = PERMISSION_FOR[command.action]
+            verdict = authorize(principal, action, alert=alert, now=now)
+            require(verdict, what="alert", ident=alert_id, action=action)
             audience = await self._audience(tx, alert.school_id, alert.room_id)
-            now = self._clock.now()
-            decision = decide(alert, command, actor=actor, now=now, audience=audience)
+            decision = decide(alert, command, actor=principal.actor, now=now, audience=audience)
             if not decision.events:
                 return alert
             logged = await tx.record(
-                decision.alert, new=False, events=decision.events, effects=decision.effects, now=now
+                decision.alert,
+                new=False,
+                events=decision.events,
+                effects=decision.effects,
+                audit=[_entry(principal, f"alert.{command.action.value}", decision.alert, now)],
+                now=now,
             )
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return decision.alert
 
-    async def load_site(self, site: Site) -> None:
-        """Create or replace the schools of a site document, all of them or none."""
+    async def load_site(self, site: Site, *, principal: Principal | None = None) -> None:
+        """Create or replace the schools of a site document, all of them or none.
+
+        `principal` None is the operator (start-up seeding, the `alertd site load` command).
+        """
+        if principal is not None:
+            for school in site.schools:
+                verdict = authorize(principal, Action.MANAGE_SITES, school_id=school.id)
+                if verdict is not Verdict.ALLOW:
+                    raise Forbidden(f"not allowed to manage the site of {school.id!r}")
         async with self._store.transaction() as tx:
             await tx.save_site(site)
+            if principal is not None:
+                now = self._clock.now()
+                await tx.audit(
+                    [
+                        AuditEntry.by(
+                            principal, "site.load", at=now, school_id=school.id, subject=school.id
+                        )
+                        for school in site.schools
+                    ]
+                )
+
+    def _authorize_raise(self, command: RaiseAlert, principal: Principal) -> RaiseAlert:
+        # Raising somewhere outside one's schools looks exactly like an unknown school.
+        if authorize(principal, Action.RAISE_ALERT, school_id=command.school_id) is Verdict.HIDDEN:
+            raise ValidationFailed("school_id", f"unknown school {command.school_id!r}")
+        if command.drill:
+            verdict = authorize(principal, Action.RAISE_DRILL, school_id=command.school_id)
+            if verdict is not Verdict.ALLOW:
+                raise Forbidden("only drill coordinators and admins run drills")
+        if principal.role is Role.DEVICE and principal.room_id is not None:
+            # A wall button speaks for its own room only: nobody can pose as another room's.
+            if command.room_id not in (None, principal.room_id):
+                raise Forbidden("this device raises alerts for its own room only")
+            command = replace(command, room_id=principal.room_id)
+        return command
+
+    async def _retried(
+        self, tx: Transaction, alert_id: str, stored: str, fingerprint: str
+    ) -> Alert:
+        if stored != fingerprint:
+            raise IdempotencyConflict("this Idempotency-Key was used for a different request")
+        alert = await tx.get_alert(alert_id)
+        if alert is None:  # pragma: no cover - the key and the alert commit together
+            raise NotFound("alert", alert_id)
+        return alert
 
     async def _audience(self, tx: Transaction, school_id: str, room_id: str | None) -> Audience:
         site = await tx.site_context(school_id=school_id, room_id=room_id)
@@ -120,3 +213,14 @@ class AlertService:
         await self._bus.publish(logged)
         if has_effects:
             self._on_effects_queued()
+
+
+def _entry(principal: Principal, action: str, alert: Alert, now: datetime) -> AuditEntry:
+    return AuditEntry.by(
+        principal,
+        action,
+        at=now,
+        school_id=alert.school_id,
+        subject=alert.id,
+        detail={"kind": alert.kind.value, "state": alert.state.value, "drill": alert.drill},
+    )

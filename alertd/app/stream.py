@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alertd.app.ports import EventBus, LoggedEvent, LogQuery, Store, Subscription
+from alertd.core.permission import Action, Principal, Verdict, authorize
 
 REPLAY_PAGE = 500
 
@@ -24,10 +25,17 @@ class SinceAhead(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
+    """What one subscriber receives: the schools it asked for (None: all it may see), and
+    only the alerts its principal may view (the same rule as GET /v1/alerts/{id})."""
+
+    principal: Principal
     school_ids: frozenset[str] | None = None
 
     def matches(self, logged: LoggedEvent) -> bool:
-        return self.school_ids is None or logged.event.school_id in self.school_ids
+        if self.school_ids is not None and logged.event.school_id not in self.school_ids:
+            return False
+        verdict = authorize(self.principal, Action.VIEW_ALERT, alert=logged.event.alert)
+        return verdict is Verdict.ALLOW
 
 
 class StreamSession:

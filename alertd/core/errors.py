@@ -4,7 +4,9 @@
     ├── ValidationFailed      input that can never succeed as sent (names the field)
     ├── NotFound              the thing named does not exist (or is not visible)
     ├── IllegalTransition     the command does not apply in the alert's current state
-    └── IdempotencyConflict   an Idempotency-Key reused with a different request
+    ├── IdempotencyConflict   an Idempotency-Key reused with a different request
+    ├── Unauthenticated       no credentials, or credentials that do not check out
+    └── Forbidden             a known principal that may not do this
 
 None of these is temporary: retrying the same request gives the same answer.
 """
@@ -61,3 +63,15 @@ class IdempotencyConflict(AlertdError):
     """The Idempotency-Key was already used for a request with a different body."""
 
     code = "idempotency_key_reused"
+
+
+class Unauthenticated(AlertdError):
+    """Who is asking is unknown. The message never repeats the credentials it was given."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(AlertdError):
+    """The principal may see the thing but not do this to it."""
+
+    code = "forbidden"

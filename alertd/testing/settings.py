@@ -12,6 +12,8 @@ def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Set
         "data_dir": data_dir,
         "database_url": database_url,
         "demo": True,
+        "dev_mode": True,
+        "secret_key": "test-secret-key-not-for-production",
         "sqlite_synchronous": "NORMAL",
         "outbox_poll_seconds": 0.2,
     }

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from alertd.adapters.auth.demo import seed_demo_users
 from alertd.app.ports import DeliveryError
 from alertd.app.relay import OutboxRelay
 from alertd.main import create_app, demo_site
 from alertd.settings import Settings
+from alertd.testing.auth import headers_for
 from alertd.testing.clock import FakeClock
 
 LINCOLN_SCHOOL_PHONES = {"+15555550111", "+15555550112", "+15555550113"}  # 2 SROs, principal
@@ -67,7 +70,16 @@ async def idle_app(settings: Settings, clock: FakeClock) -> AsyncIterator[FastAP
     """The app without its background worker (no lifespan): the test drives the relay."""
     app = create_app(settings, clock=clock)
     await app.state.context.alerts.load_site(demo_site().to_site())
+    await seed_demo_users(app.state.context.db, now=clock.now())
     yield app
+
+
+@asynccontextmanager
+async def signed_in(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        client.headers.update(await headers_for(client, "district_admin"))
+        yield client
 
 
 async def test_a_real_lockdown_texts_the_school_and_the_agencies(
@@ -93,9 +105,7 @@ async def test_a_drill_texts_only_the_school_and_says_drill(
 async def test_temporary_failures_and_gateway_bugs_are_retried_permanent_ones_are_not(
     idle_app: FastAPI, clock: FakeClock
 ) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=idle_app), base_url="http://t"
-    ) as client:
+    async with signed_in(idle_app) as client:
         await raise_alert(client, "flaky-1", drill=True)  # three texts
     gateway = ScriptedGateway("temporary", "permanent", "bug")
     relay = OutboxRelay(store=idle_app.state.context.store, sms=gateway, clock=clock)
@@ -112,9 +122,7 @@ async def test_temporary_failures_and_gateway_bugs_are_retried_permanent_ones_ar
 async def test_texts_claimed_by_a_killed_run_go_out_when_the_server_restarts(
     idle_app: FastAPI, settings: Settings, clock: FakeClock
 ) -> None:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=idle_app), base_url="http://t"
-    ) as client:
+    async with signed_in(idle_app) as client:
         alert_id = await raise_alert(client, "claimed-1", drill=True)
     store = idle_app.state.context.store
     claimed = await store.due_effects(now=clock.now(), limit=10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import os
 import socket
@@ -16,6 +17,8 @@ import pytest
 import websockets
 
 from alertd.main import create_app
+from alertd.testing.auth import headers_for, token_for
+from alertd.testing.demo_rooms import room_for
 from alertd.testing.live import serving
 from alertd.testing.settings import make_settings
 
@@ -23,19 +26,33 @@ LINCOLN, ROOM = "lincoln-hs", "lincoln-hs-a-101"
 JEFFERSON, JEFFERSON_ROOM = "jefferson-es", "jefferson-es-a-101"
 
 
-def ws_url(base: str, query: str = "") -> str:
-    return base.replace("http://", "ws://") + "/v1/stream" + query
+async def ws_url(base: str, query: str = "") -> str:
+    """The stream URL for a console signed in as the district admin."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        token = await token_for(client, "district_admin")
+    separator = "&" if query else "?"
+    return base.replace("http://", "ws://") + f"/v1/stream{query}{separator}access_token={token}"
+
+
+_rooms = itertools.count()  # every raise in another room, across calls
 
 
 async def raise_alerts(
-    base: str, count: int, *, prefix: str, school: str = LINCOLN, room: str = ROOM, pause: float = 0
+    base: str, count: int, *, prefix: str, school: str = LINCOLN, pause: float = 0
 ) -> list[str]:
+    """Raise `count` drills, each in another room (separate emergencies, not repeat presses)."""
     ids = []
     async with httpx.AsyncClient(base_url=base) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
         for n in range(count):
             answer = await client.post(
                 "/v1/alerts",
-                json={"kind": "staff_assist", "school_id": school, "room_id": room, "drill": True},
+                json={
+                    "kind": "staff_assist",
+                    "school_id": school,
+                    "room_id": room_for(school, next(_rooms)),
+                    "drill": True,
+                },
                 headers={"Idempotency-Key": f"{prefix}-{n}"},
             )
             assert answer.status_code == 201, answer.text
@@ -74,7 +91,7 @@ async def events_until(socket_: Any, count: int) -> list[dict[str, Any]]:
 
 async def test_replay_then_caught_up_then_live(live_url: str) -> None:
     raised = await raise_alerts(live_url, 3, prefix="before")
-    async with websockets.connect(ws_url(live_url, "?since=0")) as console:
+    async with websockets.connect(await ws_url(live_url, "?since=0")) as console:
         replayed = await events_until(console, 3)
         caught_up = await receive(console)
         assert caught_up == {"id": 3, "type": "caught_up", "replayed": 3}
@@ -88,7 +105,7 @@ async def test_replay_then_caught_up_then_live(live_url: str) -> None:
 
 async def test_without_since_the_stream_starts_at_the_head(live_url: str) -> None:
     await raise_alerts(live_url, 2, prefix="old")
-    async with websockets.connect(ws_url(live_url)) as console:
+    async with websockets.connect(await ws_url(live_url)) as console:
         assert await receive(console) == {"id": 2, "type": "caught_up", "replayed": 0}
         await raise_alerts(live_url, 1, prefix="new")
         (message,) = await events_until(console, 1)
@@ -100,10 +117,10 @@ async def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(
 ) -> None:
     total, drop_after = 40, 12
     writer = asyncio.create_task(raise_alerts(live_url, total, prefix="steady", pause=0.01))
-    async with websockets.connect(ws_url(live_url, "?since=0")) as console:
+    async with websockets.connect(await ws_url(live_url, "?since=0")) as console:
         first = await events_until(console, drop_after)
     last_seen = first[-1]["id"]
-    async with websockets.connect(ws_url(live_url, f"?since={last_seen}")) as console:
+    async with websockets.connect(await ws_url(live_url, f"?since={last_seen}")) as console:
         rest = await events_until(console, total - drop_after)
         await writer
         trailing = [m["type"] for m in await quiet_period(console, 0.5)]
@@ -113,9 +130,11 @@ async def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(
 
 
 async def test_the_school_filter_keeps_ids_and_skips_other_schools(live_url: str) -> None:
-    async with websockets.connect(ws_url(live_url, f"?since=0&school={JEFFERSON}")) as console:
+    async with websockets.connect(
+        await ws_url(live_url, f"?since=0&school={JEFFERSON}")
+    ) as console:
         await raise_alerts(live_url, 2, prefix="lincoln")
-        await raise_alerts(live_url, 1, prefix="jeff", school=JEFFERSON, room=JEFFERSON_ROOM)
+        await raise_alerts(live_url, 1, prefix="jeff", school=JEFFERSON)
         (message,) = await events_until(console, 1)
     assert (message["id"], message["school_id"]) == (3, JEFFERSON)
 
@@ -129,6 +148,7 @@ async def quick_server(tmp_path: Path, sqlite_url: str) -> AsyncIterator[str]:
         stream_heartbeat_seconds=0.2,
         stream_queue=8,
         stream_send_timeout_seconds=0.5,
+        repeat_press_seconds=0,  # it floods hundreds of alerts from one account on purpose
     )
     async with serving(create_app(settings), send_buffer_bytes=4096) as url:
         yield url
@@ -136,7 +156,7 @@ async def quick_server(tmp_path: Path, sqlite_url: str) -> AsyncIterator[str]:
 
 async def test_an_idle_stream_gets_heartbeats_with_the_last_id(quick_server: str) -> None:
     await raise_alerts(quick_server, 1, prefix="hb")
-    async with websockets.connect(ws_url(quick_server, "?since=0")) as console:
+    async with websockets.connect(await ws_url(quick_server, "?since=0")) as console:
         await events_until(console, 1)
         assert (await receive(console))["type"] == "caught_up"
         beat = await receive(console, 2)
@@ -146,7 +166,7 @@ async def test_an_idle_stream_gets_heartbeats_with_the_last_id(quick_server: str
 @pytest.mark.parametrize("since", ["-5", "abc", "99"])
 async def test_a_bad_since_closes_with_4400_naming_it(live_url: str, since: str) -> None:
     await raise_alerts(live_url, 1, prefix="head")  # the log head is 1: 99 is from elsewhere
-    async with websockets.connect(ws_url(live_url, f"?since={since}")) as console:
+    async with websockets.connect(await ws_url(live_url, f"?since={since}")) as console:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await receive(console)
     assert closed.value.rcvd is not None
@@ -166,10 +186,11 @@ async def stalled_client(base: str) -> socket.socket:
     raw.setblocking(False)
     await loop.sock_connect(raw, (host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
+    path = (await ws_url(base, "?since=0")).split(f":{port}", 1)[1]
     await loop.sock_sendall(
         raw,
         (
-            "GET /v1/stream?since=0 HTTP/1.1\r\n"
+            f"GET {path} HTTP/1.1\r\n"
             f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode(),
@@ -189,7 +210,7 @@ async def test_a_stalled_client_does_not_delay_a_fast_one(quick_server: str) -> 
     total = 300
     stalled = await stalled_client(quick_server)
     try:
-        async with websockets.connect(ws_url(quick_server, "?since=0")) as fast:
+        async with websockets.connect(await ws_url(quick_server, "?since=0")) as fast:
             assert (await receive(fast))["type"] == "caught_up"
             writer = asyncio.create_task(raise_alerts(quick_server, total, prefix="load"))
             received = await events_until(fast, total)
@@ -217,6 +238,6 @@ async def test_a_client_that_falls_behind_is_closed_and_resumes_by_replay(
         stalled.close()
     metrics = await stream_metrics(quick_server)
     assert "alertd_stream_slow_consumers_total 1.0" in metrics
-    async with websockets.connect(ws_url(quick_server, "?since=0")) as again:
+    async with websockets.connect(await ws_url(quick_server, "?since=0")) as again:
         replayed = await events_until(again, 300)
     assert [m["id"] for m in replayed] == list(range(1, 301))

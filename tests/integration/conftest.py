@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from alertd.testing.auth import token_for
 from alertd.testing.servers import free_port
 
 STARTUP_SECONDS = 30
@@ -31,6 +32,12 @@ class AlertdProcess:
     @property
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://")
+
+    async def stream_url(self, since: int, role: str = "district_admin") -> str:
+        """The stream URL after `since`, signed in as the demo user of `role`."""
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            token = await token_for(client, role)
+        return f"{self.ws_url}/v1/stream?since={since}&access_token={token}"
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush, no goodbye."""
@@ -56,6 +63,8 @@ class AlertdProcesses:
             ALERTD_PORT=str(port),
             ALERTD_LOG_LEVEL="WARNING",
             ALERTD_SQLITE_SYNCHRONOUS="FULL",
+            ALERTD_DEV_MODE="true",  # seeds the demo users the tests sign in as
+            ALERTD_SECRET_KEY="integration-test-secret",
         )
         if database_url is not None:
             env["ALERTD_DATABASE_URL"] = database_url

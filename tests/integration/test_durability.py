@@ -19,6 +19,9 @@ import orjson
 import pytest
 import websockets
 
+from alertd.testing.auth import headers_for
+from alertd.testing.demo_rooms import room_for
+
 if TYPE_CHECKING:
     from conftest import AlertdProcess, AlertdProcesses
 
@@ -47,8 +50,11 @@ def data_dir(tmp_path: Path, alertd_processes: AlertdProcesses) -> Path:
     return path
 
 
-async def raise_lockdown(client: httpx.AsyncClient, key: str) -> httpx.Response:
-    return await client.post("/v1/alerts", headers={"Idempotency-Key": key}, json=LOCKDOWN)
+async def raise_lockdown(
+    client: httpx.AsyncClient, key: str, *, room: str = LOCKDOWN["room_id"]
+) -> httpx.Response:
+    body = LOCKDOWN | {"room_id": room}
+    return await client.post("/v1/alerts", headers={"Idempotency-Key": key}, json=body)
 
 
 async def the_event_log(server: AlertdProcess) -> list[dict[str, Any]]:
@@ -56,7 +62,7 @@ async def the_event_log(server: AlertdProcess) -> list[dict[str, Any]]:
     events = []
     async with (
         asyncio.timeout(10),
-        websockets.connect(f"{server.ws_url}/v1/stream?since=0", proxy=None) as socket,
+        websockets.connect(await server.stream_url(0), proxy=None) as socket,
     ):
         while (message := json.loads(await socket.recv()))["type"] != "caught_up":
             events.append(message)
@@ -85,6 +91,7 @@ async def test_a_lockdown_answered_201_survives_kill_9_and_its_texts_go_out(
 ) -> None:
     server = await alertd_processes.start(data_dir)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
         raised = await raise_lockdown(client, "room-101-panic")
     server.kill()
     assert raised.status_code == 201, raised.text
@@ -92,6 +99,7 @@ async def test_a_lockdown_answered_201_survives_kill_9_and_its_texts_go_out(
 
     server = await alertd_processes.start(data_dir)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
         after_restart = await client.get(f"/v1/alerts/{alert_id}")
         assert after_restart.status_code == 200
         assert after_restart.json()["state"] == "raised"
@@ -114,17 +122,30 @@ async def test_every_alert_answered_2xx_before_kill_9_is_there_after_restart(
     server = await alertd_processes.start(data_dir)
     limits = httpx.Limits(max_connections=30)
     async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=limits) as client:
-        answers = await asyncio.gather(*(raise_lockdown(client, f"button-{n}") for n in range(30)))
+        client.headers.update(await headers_for(client, "district_admin"))
+        # Thirty wall buttons in thirty rooms (one room's repeats would join one alert).
+        answers = await asyncio.gather(
+            *(
+                raise_lockdown(client, f"button-{n}", room=room_for("lincoln-hs", n))
+                for n in range(30)
+            )
+        )
     server.kill()
     assert [a.status_code for a in answers] == [201] * 30, [a.text for a in answers]
     raised = {f"button-{n}": a.json()["id"] for n, a in enumerate(answers)}
 
     server = await alertd_processes.start(data_dir)
     async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=limits) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
         listed = (await client.get("/v1/alerts", params={"limit": 1000})).json()["alerts"]
         assert {a["id"] for a in listed} == set(raised.values())
 
-        retries = await asyncio.gather(*(raise_lockdown(client, key) for key in raised))
+        retries = await asyncio.gather(
+            *(
+                raise_lockdown(client, key, room=room_for("lincoln-hs", n))
+                for n, key in enumerate(raised)
+            )
+        )
         assert {
             key: (r.status_code, r.json()["id"]) for key, r in zip(raised, retries, strict=True)
         } == {key: (200, alert_id) for key, alert_id in raised.items()}
@@ -143,6 +164,7 @@ async def test_texts_a_killed_server_was_sending_go_out_promptly_after_restart(
     os.mkfifo(stuck)  # nobody reads it: the gateway hangs in the middle of sending
     server = await alertd_processes.start(data_dir, ALERTD_SMS_OUTBOX_FILE=str(stuck))
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
         raised = await raise_lockdown(client, "stuck-1")
     assert raised.status_code == 201
     await asyncio.sleep(1)  # the relay has claimed the texts and is stuck on the first

@@ -19,6 +19,9 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from alertd.testing.auth import headers_for
+from alertd.testing.demo_rooms import room_for
+
 if TYPE_CHECKING:
     from conftest import AlertdProcess, AlertdProcesses
 
@@ -74,10 +77,13 @@ async def nothing_more(socket: ClientConnection, *, seconds: float = 0.5) -> lis
 
 async def staff_member(server: AlertdProcess, writer: int, raised: list[str]) -> None:
     """Raise ALERTS_EACH staff-assist drills one after another, each with its own key."""
-    school, room = ROOMS[writer % len(ROOMS)]
-    body = {"kind": "staff_assist", "school_id": school, "room_id": room, "drill": True}
+    school, _room = ROOMS[writer % len(ROOMS)]
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
         for n in range(ALERTS_EACH):
+            # Each in another room: separate emergencies, not repeat presses that would join.
+            room = room_for(school, writer * ALERTS_EACH + n)
+            body = {"kind": "staff_assist", "school_id": school, "room_id": room, "drill": True}
             answer = await client.post(
                 "/v1/alerts", json=body, headers={"Idempotency-Key": f"writer-{writer}-{n}"}
             )
@@ -90,7 +96,10 @@ async def staff_member(server: AlertdProcess, writer: int, raised: list[str]) ->
 async def server(
     alertd_processes: AlertdProcesses, pg_database: str, tmp_path: Path
 ) -> AlertdProcess:
-    return await alertd_processes.start(tmp_path, database_url=pg_database)
+    # One account floods alerts here on purpose: repeat presses must not join them.
+    return await alertd_processes.start(
+        tmp_path, database_url=pg_database, ALERTD_REPEAT_PRESS_SECONDS="0"
+    )
 
 
 async def busy_morning(
@@ -123,7 +132,7 @@ async def test_a_console_sees_all_alerts_of_a_busy_morning_once_and_in_order(
     start: list[Message] = []
 
     async def console(ready: asyncio.Event) -> None:
-        async with websockets.connect(f"{server.ws_url}/v1/stream?since=0", proxy=None) as socket:
+        async with websockets.connect(await server.stream_url(0), proxy=None) as socket:
             start.append((await caught_up(socket))[0])
             ready.set()
             await events_until(socket, TOTAL, seen)
@@ -147,14 +156,14 @@ async def test_a_console_that_drops_resumes_from_its_last_id_and_misses_nothing(
     raised: list[str] = []
 
     async def console(ready: asyncio.Event) -> None:
-        async with websockets.connect(f"{server.ws_url}/v1/stream?since=0", proxy=None) as socket:
+        async with websockets.connect(await server.stream_url(0), proxy=None) as socket:
             await caught_up(socket)
             ready.set()
             await events_until(socket, DROP_AFTER, before_drop)
         # The phone walked into a stairwell. It comes back with the last id it saw.
         last_id = before_drop[-1]["id"]
         written_at_reconnect.append(len(raised))
-        url = f"{server.ws_url}/v1/stream?since={last_id}"
+        url = await server.stream_url(last_id)
         async with websockets.connect(url, proxy=None) as socket:
             resumed, replayed = await caught_up(socket)
             resumed_at.append(resumed)

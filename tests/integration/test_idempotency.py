@@ -21,6 +21,7 @@ import websockets
 
 from alertd.main import create_app
 from alertd.settings import Settings
+from alertd.testing.auth import headers_for
 from alertd.testing.live import serving
 from alertd.testing.settings import make_settings
 
@@ -49,12 +50,15 @@ async def server(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         serving(create_app(settings)) as url,
         httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client,
     ):
+        client.headers.update(await headers_for(client, "district_admin"))
         yield client
 
 
 async def the_event_log(client: httpx.AsyncClient) -> list[tuple[str, str]]:
     """(type, alert id) of every event a console replaying from the start is sent."""
-    url = str(client.base_url).replace("http://", "ws://").rstrip("/") + "/v1/stream?since=0"
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    base = str(client.base_url).replace("http://", "ws://").rstrip("/")
+    url = f"{base}/v1/stream?since=0&access_token={token}"
     events = []
     async with asyncio.timeout(10), websockets.connect(url, proxy=None) as socket:
         while (message := json.loads(await socket.recv()))["type"] != "caught_up":

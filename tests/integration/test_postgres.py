@@ -26,6 +26,7 @@ from alertd.adapters.db.engine import async_url
 from alertd.adapters.db.schema import metadata
 from alertd.main import create_app
 from alertd.settings import Settings
+from alertd.testing.auth import headers_for
 from alertd.testing.servers import fresh_database
 from alertd.testing.settings import make_settings
 
@@ -33,7 +34,6 @@ pytestmark = pytest.mark.integration
 
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 NURSE_CALL = {"kind": "medical", "school_id": "lincoln-hs", "room_id": "lincoln-hs-a-101"}
-AS_OFFICER_GARCIA = {"X-Dev-Actor": "officer-garcia"}
 # A real medical alert at Lincoln High texts its two SROs, the principal and both agencies.
 LINCOLN_TEXTS = 5
 
@@ -89,6 +89,7 @@ async def alertd(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://alertd.test") as client:
+            client.headers.update(await headers_for(client, "district_admin"))
             yield client
 
 
@@ -136,7 +137,8 @@ async def test_upgrading_a_database_already_at_head_keeps_its_alerts_and_its_log
         assert response.status_code == 200
         assert [e["id"] for e in response.json()["timeline"]] == [1]
         # The log carries on where it was: the next event is 2, not 1 again.
-        await client.post(f"/v1/alerts/{alert_id}/acknowledge", headers=AS_OFFICER_GARCIA)
+        sro = await headers_for(client, "sro")
+        await client.post(f"/v1/alerts/{alert_id}/acknowledge", headers=sro)
         timeline = (await client.get(f"/v1/alerts/{alert_id}")).json()["timeline"]
         assert [(e["id"], e["type"]) for e in timeline] == [
             (1, "AlertRaised"),
@@ -158,6 +160,7 @@ async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
     settings = make_settings(tmp_path, pg_database)
     async with alertd(settings) as client:
         alert_id = await raise_nurse_call(client, key="nurse-call-1")
+        sro = await headers_for(client, "sro")
         steps = [
             ("acknowledge", None, "acknowledged"),
             ("status", {"status": "en_route"}, "responding"),
@@ -165,9 +168,7 @@ async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
             ("resolve", {"note": "student went home with a parent"}, "resolved"),
         ]
         for action, body, state in steps:
-            response = await client.post(
-                f"/v1/alerts/{alert_id}/{action}", json=body, headers=AS_OFFICER_GARCIA
-            )
+            response = await client.post(f"/v1/alerts/{alert_id}/{action}", json=body, headers=sro)
             assert response.status_code == 200, response.text
             assert response.json()["state"] == state
 
@@ -175,9 +176,7 @@ async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
         texts = await texts_sent(settings, alert_id, count=LINCOLN_TEXTS)
 
     assert alert["state"] == "resolved"
-    assert [(r["actor"]["id"], r["status"]) for r in alert["responders"]] == [
-        ("officer-garcia", "on_scene")
-    ]
+    assert [(r["actor"]["role"], r["status"]) for r in alert["responders"]] == [("sro", "on_scene")]
     assert [(e["id"], e["type"], e["alert"]["state"]) for e in alert["timeline"]] == [
         (1, "AlertRaised", "raised"),
         (2, "AlertAcknowledged", "acknowledged"),

@@ -17,6 +17,7 @@ from alertd.adapters.wire import contract
 from alertd.adapters.ws import stream
 from alertd.core.alert import EventType
 from alertd.settings import Settings
+from alertd.testing.auth import token_for
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -117,7 +118,9 @@ def test_asyncapi_document_describes_the_stream() -> None:
 
     query = channel["bindings"]["ws"]["query"]["properties"]
     # The endpoint's query parameters (the actor comes from a dependency, not the query).
-    endpoint_parameters = set(inspect.signature(stream.stream).parameters) - {"websocket", "_actor"}
+    # The token is read by the authenticators, not the endpoint's signature.
+    endpoint_parameters = set(inspect.signature(stream.stream).parameters) - {"websocket"}
+    endpoint_parameters |= {"access_token"}
     assert set(query) == endpoint_parameters
 
     for code in (stream.CLOSE_SLOW_CONSUMER, stream.CLOSE_BAD_REQUEST):
@@ -129,8 +132,12 @@ def test_asyncapi_document_describes_the_stream() -> None:
 async def test_stream_messages_validate_against_their_schemas(live_url: str) -> None:
     async with asyncio.timeout(TIMEOUT_SECONDS):
         async with httpx.AsyncClient(base_url=live_url) as http:
+            token = await token_for(http, "district_admin")
+            http.headers["Authorization"] = f"Bearer {token}"
             alert_id = await raise_acknowledged_noted_alert(http)
-            stream_url = live_url.replace("http", "ws", 1) + "/v1/stream?since=0"
+            stream_url = (
+                live_url.replace("http", "ws", 1) + f"/v1/stream?since=0&access_token={token}"
+            )
             async with websockets.connect(stream_url) as connection:
                 received: list[Json] = []
                 while not received or received[-1]["type"] != "caught_up":

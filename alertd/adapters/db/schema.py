@@ -28,6 +28,7 @@ alerts = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("school_id", sa.String(64), nullable=False),
     sa.Column("room_id", sa.String(64)),
+    sa.Column("raised_by", sa.String(64), nullable=False, server_default=""),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("drill", sa.Boolean, nullable=False),
@@ -110,4 +111,116 @@ recipients = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("sms", sa.String(32)),
+)
+
+# --- people, devices and the audit trail -------------------------------------------------
+
+agency_schools = sa.Table(
+    "agency_schools",
+    metadata,
+    sa.Column("agency_id", sa.String(64), primary_key=True),
+    sa.Column("school_id", sa.String(64), primary_key=True),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("agency_id", sa.String(64)),  # dispatchers: their agency's schools are theirs
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("totp_secret", sa.String(64)),  # set: the second factor is required
+    sa.Column("totp_pending_secret", sa.String(64)),  # enrolled, awaiting a first code
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Moment, nullable=False),
+)
+
+user_schools = sa.Table(
+    "user_schools",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("school_id", sa.String(64), primary_key=True),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # sha256 of the token
+    sa.Column("user_id", sa.String(36), nullable=False, index=True),
+    sa.Column("expires_at", Moment, nullable=False),
+    sa.Column("revoked_at", Moment),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),  # sha256 of the key
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("user_id", sa.String(36), nullable=False),  # acts as this user (role, schools)
+    sa.Column("created_at", Moment, nullable=False),
+    sa.Column("revoked_at", Moment),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("username", sa.String(254), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("last_at", Moment, nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),  # wall_button | badge | kiosk
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("room_id", sa.String(64)),  # bound to a room (wall button) ...
+    sa.Column("user_id", sa.String(36)),  # ... or to a person (badge)
+    # Secrets are derived, never stored: HMAC(server key, id + salt); see core.device_signature.
+    sa.Column("secret_salt", sa.String(64), nullable=False),
+    sa.Column("previous_secret_salt", sa.String(64)),  # the secret before the last rotation,
+    sa.Column("previous_valid_until", Moment),  # ... accepted until then
+    sa.Index("ix_devices_school", "school_id"),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Moment, nullable=False),
+)
+
+device_nonces = sa.Table(
+    "device_nonces",
+    metadata,
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(128), primary_key=True),
+    sa.Column("seen_at", Moment, nullable=False, index=True),
+)
+
+# One row, like `log_head`: appending to the audit trail bumps it inside the transaction, so
+# its row lock orders the appenders and the chain never forks. It also remembers the last
+# hash, so that cutting entries off the end of the chain is detected.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)
+
+# Append-only: migration 0002 adds triggers that refuse UPDATE and DELETE.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", Moment, nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=False),
+    sa.Column("actor_role", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("school_id", sa.String(64)),
+    sa.Column("subject", sa.String(200)),
+    sa.Column("detail", JsonDoc, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
 )

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
 
 from alertd.adapters import codec
 from alertd.adapters.db import schema as t
+from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.sites import insert_for, save_site
 from alertd.app.ports import (
     AlertFilter,
     IdempotencyRecord,
@@ -31,10 +31,10 @@ from alertd.app.ports import (
     SiteContext,
 )
 from alertd.core.alert import Alert, AlertEvent
+from alertd.core.audit import AuditEntry
 from alertd.core.effect import Effect, SendSms
-from alertd.core.errors import ValidationFailed
 from alertd.core.routing import Recipient, RecipientKind
-from alertd.core.site import School, Site, place_label, recipients_of
+from alertd.core.site import School, Site
 
 # An effect claimed by an instance that died is retried after this. (The embedded default
 # releases its own claims at start-up instead; see Store.release_claims.)
@@ -66,12 +66,18 @@ _BUMP_LOG_HEAD = (
 )
 _INSERT_EVENTS = sa.insert(t.events)
 _INSERT_OUTBOX = sa.insert(t.outbox)
+_SELECT_RECENT = (
+    sa.select(t.alerts.c.body)
+    .where(
+        t.alerts.c.school_id == sa.bindparam("school_id"),
+        t.alerts.c.raised_at >= sa.bindparam("since"),
+        t.alerts.c.state.in_(["raised", "acknowledged", "responding"]),
+        # The JSON body holds the raiser; the index narrows to this school's last seconds.
+        t.alerts.c.raised_by == sa.bindparam("raised_by"),
+    )
+    .order_by(t.alerts.c.raised_at.desc())
+)
 _SELECT_HEAD = sa.select(t.log_head.c.last_event_id).where(t.log_head.c.id == 1)
-
-
-@cache
-def _insert_for(dialect: str, table: sa.Table) -> Any:
-    return (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -82,6 +88,7 @@ def _utc(moment: datetime) -> datetime:
 def _alert_columns(alert: Alert) -> dict[str, Any]:
     return {
         "school_id": alert.school_id,
+        "raised_by": alert.raised_by.id,
         "room_id": alert.room_id,
         "kind": alert.kind.value,
         "state": alert.state.value,
@@ -114,7 +121,7 @@ class SqlTransaction:
         self, *, scope: str, key: str, fingerprint: str, alert_id: str
     ) -> IdempotencyRecord | None:
         def step(conn: Connection) -> IdempotencyRecord | None:
-            claim = _insert_for(conn.dialect.name, t.idempotency_keys).on_conflict_do_nothing()
+            claim = insert_for(conn.dialect.name, t.idempotency_keys).on_conflict_do_nothing()
             values = {"scope": scope, "key": key, "fingerprint": fingerprint, "alert_id": alert_id}
             if conn.execute(claim, values).rowcount == 1:
                 return None
@@ -150,6 +157,21 @@ class SqlTransaction:
 
         return await self._session.run(step)
 
+    async def recent_alerts(
+        self, *, raised_by: str, school_id: str, since: datetime
+    ) -> list[Alert]:
+        def step(conn: Connection) -> list[Alert]:
+            rows = conn.execute(
+                _SELECT_RECENT,
+                {"school_id": school_id, "since": _utc(since), "raised_by": raised_by},
+            )
+            return [codec.alert_from_dict(r.body) for r in rows]
+
+        return await self._session.run(step)
+
+    async def audit(self, entries: Sequence[AuditEntry]) -> None:
+        await self._session.run(lambda conn: append_audit(conn, entries))
+
     async def record(
         self,
         alert: Alert,
@@ -157,6 +179,7 @@ class SqlTransaction:
         new: bool,
         events: Sequence[AlertEvent],
         effects: Sequence[Effect],
+        audit: Sequence[AuditEntry],
         now: datetime,
     ) -> list[LoggedEvent]:
         def step(conn: Connection) -> list[LoggedEvent]:
@@ -180,12 +203,13 @@ class SqlTransaction:
                         for e in effects
                     ],
                 )
+            append_audit(conn, audit)
             return logged
 
         return await self._session.run(step)
 
     async def save_site(self, site: Site) -> None:
-        await self._session.run(lambda conn: _save_site(conn, site))
+        await self._session.run(lambda conn: save_site(conn, site))
 
 
 def _append_events(conn: Connection, events: Sequence[AlertEvent]) -> list[LoggedEvent]:
@@ -211,58 +235,6 @@ def _append_events(conn: Connection, events: Sequence[AlertEvent]) -> list[Logge
         ],
     )
     return logged
-
-
-def _save_site(conn: Connection, site: Site) -> None:
-    dialect = conn.dialect.name
-    conn.execute(
-        _insert_for(dialect, t.districts)
-        .values(id=site.district.id, name=site.district.name)
-        .on_conflict_do_update(index_elements=["id"], set_={"name": site.district.name})
-    )
-    for school in site.schools:
-        places = school.places()
-        taken = conn.execute(
-            sa.select(t.rooms.c.id, t.rooms.c.school_id).where(
-                t.rooms.c.id.in_([room.id for _b, _f, room in places]),
-                t.rooms.c.school_id != school.id,
-            )
-        ).first()
-        if taken is not None:
-            raise ValidationFailed(
-                "schools", f"room id {taken.id!r} already belongs to school {taken.school_id!r}"
-            )
-        values = {
-            "name": school.name,
-            "district_id": site.district.id,
-            "doc": codec.school_to_dict(school),
-        }
-        conn.execute(
-            _insert_for(dialect, t.schools)
-            .values(id=school.id, **values)
-            .on_conflict_do_update(index_elements=["id"], set_=values)
-        )
-        for table in (t.rooms, t.recipients):
-            conn.execute(sa.delete(table).where(table.c.school_id == school.id))
-        if places:
-            conn.execute(
-                sa.insert(t.rooms),
-                [
-                    {
-                        "id": room.id,
-                        "school_id": school.id,
-                        "floor_id": floor.id,
-                        "label": place_label(school, room.id) or room.name,
-                    }
-                    for _building, floor, room in places
-                ],
-            )
-        people = [
-            {"school_id": school.id, "id": r.id, "name": r.name, "kind": r.kind.value, "sms": r.sms}
-            for r in recipients_of(school, site.agencies)
-        ]
-        if people:
-            conn.execute(sa.insert(t.recipients), people)
 
 
 class SqlStore:

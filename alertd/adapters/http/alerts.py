@@ -10,11 +10,11 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query
 
 from alertd.adapters import codec
-from alertd.adapters.http.deps import HttpContext, context, current_actor
+from alertd.adapters.http.deps import HttpContext, context, current_principal
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.app.ports import AlertFilter
-from alertd.core.actor import Actor
+from alertd.app.service import require
 from alertd.core.alert import AlertState
 from alertd.core.command import (
     Acknowledge,
@@ -29,15 +29,18 @@ from alertd.core.command import (
 )
 from alertd.core.errors import NotFound
 from alertd.core.kind import AlertKind
+from alertd.core.permission import Action, Principal, Verdict, authorize
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
 Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Actor, Depends(current_actor)]
+Who = Annotated[Principal, Depends(current_principal)]
 AlertId = Annotated[str, Path(min_length=1, max_length=64)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"model": v1.ErrorBody, "description": "no such alert"},
+    401: {"model": v1.ErrorBody, "description": "not signed in"},
+    403: {"model": v1.ErrorBody, "description": "the role may not do this"},
+    404: {"model": v1.ErrorBody, "description": "no such alert (or not in your schools)"},
     409: {"model": v1.ErrorBody, "description": "not allowed in the alert's current state"},
     422: {"model": v1.ErrorBody, "description": "invalid input; `field` names it"},
 }
@@ -81,7 +84,7 @@ async def raise_alert(
         hazard=body.hazard,
     )
     raised = await ctx.alerts.raise_alert(
-        command, actor=actor, idempotency_key=idempotency_key, fingerprint=_fingerprint(body)
+        command, principal=actor, idempotency_key=idempotency_key, fingerprint=_fingerprint(body)
     )
     if raised.created:
         ctx.metrics.alerts_raised.labels(raised.alert.kind.value, str(raised.alert.drill)).inc()
@@ -92,7 +95,7 @@ async def raise_alert(
 @router.get("", response_model=v1.AlertList, summary="List alerts, newest first")
 async def list_alerts(
     ctx: Ctx,
-    _actor: Who,
+    principal: Who,
     school: Annotated[list[str] | None, Query(description="school id; repeatable")] = None,
     state: Annotated[list[AlertState] | None, Query()] = None,
     kind: Annotated[list[AlertKind] | None, Query()] = None,
@@ -101,8 +104,11 @@ async def list_alerts(
     raised_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> OrjsonResponse:
+    schools = frozenset(school) if school else principal.school_ids
+    if schools is not None and principal.school_ids is not None:
+        schools &= principal.school_ids  # other schools' alerts are simply not there
     query = AlertFilter(
-        school_ids=frozenset(school) if school else None,
+        school_ids=schools,
         states=frozenset(state) if state else None,
         kinds=frozenset(kind) if kind else None,
         drill=drill,
@@ -110,7 +116,11 @@ async def list_alerts(
         raised_before=raised_before,
         limit=limit,
     )
-    alerts = await ctx.store.list_alerts(query)
+    alerts = [
+        a
+        for a in await ctx.store.list_alerts(query)
+        if authorize(principal, Action.VIEW_ALERT, alert=a) is Verdict.ALLOW
+    ]
     return OrjsonResponse({"alerts": [codec.alert_to_dict(a) for a in alerts]})
 
 
@@ -120,10 +130,12 @@ async def list_alerts(
     responses={404: _ERRORS[404]},
     summary="One alert with its timeline",
 )
-async def get_alert(alert_id: AlertId, ctx: Ctx, _actor: Who) -> OrjsonResponse:
+async def get_alert(alert_id: AlertId, ctx: Ctx, principal: Who) -> OrjsonResponse:
     alert = await ctx.store.get_alert(alert_id)
     if alert is None:
         raise NotFound("alert", alert_id)
+    verdict = authorize(principal, Action.VIEW_ALERT, alert=alert)
+    require(verdict, what="alert", ident=alert_id, action=Action.VIEW_ALERT)
     timeline = await ctx.store.timeline(alert_id)
     body = codec.alert_to_dict(alert)
     body["timeline"] = [codec.logged_to_dict(e) for e in timeline]
@@ -131,9 +143,9 @@ async def get_alert(alert_id: AlertId, ctx: Ctx, _actor: Who) -> OrjsonResponse:
 
 
 async def _act(
-    ctx: HttpContext, alert_id: str, command: AlertCommand, actor: Actor
+    ctx: HttpContext, alert_id: str, command: AlertCommand, principal: Principal
 ) -> OrjsonResponse:
-    alert = await ctx.alerts.act(alert_id, command, actor=actor)
+    alert = await ctx.alerts.act(alert_id, command, principal=principal)
     return OrjsonResponse(codec.alert_to_dict(alert))
 
 

@@ -1,19 +1,27 @@
 """FastAPI dependencies: the wired services, and who is acting.
 
-The actor comes from one dependency so that authentication can replace it without touching
-a route. Until then (dev mode) it is a developer, who may name themselves with headers.
+`current_principal` is the one way a route learns who is asking. It tries each configured
+authenticator in turn (bearer token, session cookie, API key, device signature); the first
+that recognises its own kind of credential decides. An authenticator returns None when its
+kind of credential is absent, and raises Unauthenticated when it is present but wrong.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from fastapi import Header, Request
+from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from alertd.adapters.metrics import Metrics
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.service import AlertService
-from alertd.core.actor import Actor, ActorKind
+from alertd.core.errors import Unauthenticated
+from alertd.core.permission import Principal
+
+Authenticator = Callable[[HTTPConnection, "HttpContext"], Awaitable[Principal | None]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,9 @@ class HttpContext:
     stream_queue: int
     stream_heartbeat_seconds: float
     stream_send_timeout_seconds: float
+    db: Any = None  # alertd.adapters.db.engine.Database, for the auth and audit adapters
+    settings: Any = None  # alertd.settings.Settings
+    authenticators: Sequence[Authenticator] = ()
 
 
 async def context(request: Request) -> HttpContext:
@@ -33,14 +44,11 @@ async def context(request: Request) -> HttpContext:
     return ctx
 
 
-DEV_ACTOR = Actor(id="dev", name="Developer", kind=ActorKind.USER, role="dev")
-
-
-async def current_actor(
-    x_dev_actor: str | None = Header(
-        default=None, max_length=64, description="dev mode: act as this user id"
-    ),
-) -> Actor:
-    if not x_dev_actor:
-        return DEV_ACTOR
-    return Actor(id=x_dev_actor, name=x_dev_actor, kind=ActorKind.USER, role="dev")
+async def current_principal(connection: HTTPConnection) -> Principal:
+    """Who is asking, or Unauthenticated (401). Works for HTTP requests and WebSockets."""
+    ctx: HttpContext = connection.app.state.context
+    for authenticate in ctx.authenticators:
+        principal = await authenticate(connection, ctx)
+        if principal is not None:
+            return principal
+    raise Unauthenticated("sign in: send a bearer token, a session cookie or an API key")

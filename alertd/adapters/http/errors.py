@@ -13,9 +13,11 @@ from starlette.responses import Response
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.core.errors import (
     AlertdError,
+    Forbidden,
     IdempotencyConflict,
     IllegalTransition,
     NotFound,
+    Unauthenticated,
     ValidationFailed,
 )
 
@@ -24,6 +26,8 @@ _STATUS: dict[type[AlertdError], int] = {
     NotFound: 404,
     IllegalTransition: 409,
     IdempotencyConflict: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
 }
 
 
@@ -52,7 +56,10 @@ async def _on_alertd_error(_request: Request, error: Exception) -> Response:
     if isinstance(error, IdempotencyConflict):
         field = "Idempotency-Key"
     current = error.current_state if isinstance(error, IllegalTransition) else None
-    return error_response(status, error.code, error.message, field=field, current_state=current)
+    response = error_response(status, error.code, error.message, field=field, current_state=current)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 async def _on_validation_error(_request: Request, error: Exception) -> Response:

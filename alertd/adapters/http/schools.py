@@ -8,18 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from alertd.adapters import codec
-from alertd.adapters.http.deps import HttpContext, context, current_actor
+from alertd.adapters.http.deps import HttpContext, context, current_principal
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.adapters.wire.site import SiteDocument
-from alertd.core.actor import Actor
+from alertd.app.service import require
 from alertd.core.errors import NotFound
+from alertd.core.permission import Action, Principal, Verdict, authorize
 from alertd.core.site import School
 
 router = APIRouter(prefix="/v1", tags=["sites"])
 
 Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Actor, Depends(current_actor)]
+Who = Annotated[Principal, Depends(current_principal)]
 SchoolId = Annotated[str, Path(min_length=1, max_length=64)]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": v1.ErrorBody, "description": "no such school"}
@@ -27,15 +28,21 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/schools", response_model=v1.SchoolList, summary="The schools")
-async def list_schools(ctx: Ctx, _actor: Who) -> OrjsonResponse:
-    schools = await ctx.store.schools()
+async def list_schools(ctx: Ctx, principal: Who) -> OrjsonResponse:
+    schools = [
+        s
+        for s in await ctx.store.schools()
+        if authorize(principal, Action.VIEW_SITE, school_id=s.id) is Verdict.ALLOW
+    ]
     return OrjsonResponse({"schools": [{"id": s.id, "name": s.name} for s in schools]})
 
 
-async def _school(ctx: HttpContext, school_id: str) -> School:
-    school = await ctx.store.school(school_id)
+async def _school(ctx: HttpContext, school_id: str, principal: Principal) -> School:
+    verdict = authorize(principal, Action.VIEW_SITE, school_id=school_id)
+    school = await ctx.store.school(school_id) if verdict is not Verdict.HIDDEN else None
     if school is None:
         raise NotFound("school", school_id)
+    require(verdict, what="school", ident=school_id, action=Action.VIEW_SITE)
     return school
 
 
@@ -45,8 +52,8 @@ async def _school(ctx: HttpContext, school_id: str) -> School:
     responses=_NOT_FOUND,
     summary="A school's site tree: buildings, floors, rooms, with geometry",
 )
-async def school_tree(school_id: SchoolId, ctx: Ctx, _actor: Who) -> OrjsonResponse:
-    return OrjsonResponse(site_tree(await _school(ctx, school_id)))
+async def school_tree(school_id: SchoolId, ctx: Ctx, principal: Who) -> OrjsonResponse:
+    return OrjsonResponse(site_tree(await _school(ctx, school_id, principal)))
 
 
 @router.get(
@@ -54,8 +61,8 @@ async def school_tree(school_id: SchoolId, ctx: Ctx, _actor: Who) -> OrjsonRespo
     responses=_NOT_FOUND,
     summary="The school as an IMDF FeatureCollection (venue, building, level, unit)",
 )
-async def school_imdf(school_id: SchoolId, ctx: Ctx, _actor: Who) -> OrjsonResponse:
-    return OrjsonResponse(imdf_features(await _school(ctx, school_id)))
+async def school_imdf(school_id: SchoolId, ctx: Ctx, principal: Who) -> OrjsonResponse:
+    return OrjsonResponse(imdf_features(await _school(ctx, school_id, principal)))
 
 
 @router.post(
@@ -64,9 +71,9 @@ async def school_imdf(school_id: SchoolId, ctx: Ctx, _actor: Who) -> OrjsonRespo
     responses={422: {"model": v1.ErrorBody, "description": "invalid site document"}},
     summary="Create or replace the schools of a site document",
 )
-async def load_site(document: SiteDocument, ctx: Ctx, _actor: Who) -> OrjsonResponse:
+async def load_site(document: SiteDocument, ctx: Ctx, principal: Who) -> OrjsonResponse:
     site = document.to_site()
-    await ctx.alerts.load_site(site)
+    await ctx.alerts.load_site(site, principal=principal)
     rooms = sum(len(s.places()) for s in site.schools)
     return OrjsonResponse(
         {"district_id": site.district.id, "schools": [s.id for s in site.schools], "rooms": rooms}

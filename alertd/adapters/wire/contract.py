@@ -50,8 +50,8 @@ event type, such as `AlertRaised`), then exactly one `caught_up` (`CaughtUpMessa
 `since` nothing is replayed: `caught_up` comes first, with the id of the head of the log.
 
 **No gap, no duplicate.** Event ids only increase. Every event after `since` that passes the
-`school` filter is sent exactly once, across the boundary between replay and live. Ids skip
-where events were filtered out.
+`school` filter and the client's permissions is sent exactly once, across the boundary
+between replay and live. Ids skip where events were filtered out.
 
 **Heartbeats.** After `stream_heartbeat_seconds` (15 by default) without a message, the
 server sends a `heartbeat` (`HeartbeatMessage`). A client that hears nothing for several
@@ -67,8 +67,10 @@ is missed and nothing is repeated.
 - Any other close (such as 1001 when the server shuts down, or 1006 when the network
   fails): reconnect with backoff and `since=<last id>`.
 
-A `since` that is not an integer is refused at the handshake (HTTP 403), before any
-close code can be sent.
+**Who may listen.** Sign in first (`POST /v1/auth/token`) and pass the bearer token as the
+`access_token` query parameter (browsers may use the session cookie instead). Each client
+gets only the events of alerts it may view: the schools of its role (a dispatcher: those its
+agency covers) and, for staff, their own alerts and campus-wide instructions.
 """
 
 STREAM_QUERY: Json = {
@@ -79,6 +81,11 @@ STREAM_QUERY: Json = {
             "minimum": 0,
             "description": "Replay the events with a greater id, then go live. Omit to get "
             "live events only. To resume, the `id` of the last message received.",
+        },
+        "access_token": {
+            "type": "string",
+            "description": "A bearer token from POST /v1/auth/token. Without it (or a "
+            "session cookie) the stream closes with 4401.",
         },
         "school": {
             "type": "array",

@@ -39,14 +39,31 @@ class PolygonIn(_Strict):
     def _rings_closed(self) -> PolygonIn:
         polygons = [self.coordinates] if self.type == "Polygon" else self.coordinates
         for polygon in polygons:
+            if not isinstance(polygon, list) or not polygon:
+                raise ValueError("a polygon is a non-empty list of rings")
             for ring in polygon:
-                if len(ring) < 4 or ring[0] != ring[-1]:
-                    raise ValueError("every ring needs 4+ positions and must be closed")
-                for position in ring:
-                    lon, lat = position[0], position[1]
-                    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                        raise ValueError("positions are [longitude, latitude] in WGS84")
+                _check_ring(ring)
         return self
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_ring(ring: object) -> None:
+    """A closed ring of 4+ [longitude, latitude] positions in WGS84 (RFC 7946)."""
+    if not isinstance(ring, list) or len(ring) < 4 or ring[0] != ring[-1]:
+        raise ValueError("every ring needs 4+ positions and must be closed")
+    for position in ring:
+        if (
+            not isinstance(position, list)
+            or len(position) not in (2, 3)
+            or not all(_is_number(v) for v in position)
+        ):
+            raise ValueError("a position is [longitude, latitude] (and an optional height)")
+        lon, lat = position[0], position[1]
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError("positions are [longitude, latitude] in WGS84")
 
 
 class RoomIn(_Strict):

@@ -27,6 +27,7 @@ class StreamClose(IntEnum):
 
     SLOW_CONSUMER = 4001
     BAD_REQUEST = 4400
+    UNAUTHENTICATED = 4401
 
 
 STREAM_CLOSE_MEANINGS = {
@@ -37,6 +38,8 @@ STREAM_CLOSE_MEANINGS = {
     StreamClose.BAD_REQUEST: "bad request: a query parameter is invalid (`since` not an "
     "integer of 0 or more, or past the last event id, as after the server's database was "
     "replaced); the close reason names it. Retrying unchanged fails again.",
+    StreamClose.UNAUTHENTICATED: "unauthenticated: no valid `access_token` query parameter "
+    "(a bearer token from POST /v1/auth/token) or session cookie. Sign in, then reconnect.",
 }
 
 
@@ -157,7 +160,9 @@ class CaughtUpMessage(_Out):
     replayed: int = Field(ge=0, description="how many events the replay sent")
 
 
-class ErrorBody(_Out):
+class ErrorBody(BaseModel):
+    """An error answer. `current_state` and `details` appear only where they apply."""
+
     error: str = Field(description="a stable code, such as validation_failed")
     message: str
     field: str | None = Field(default=None, description="the request field at fault")

@@ -6,6 +6,7 @@ Close codes (documented in schemas/asyncapi.json):
           (A client whose socket is completely stalled may see the connection dropped
           without a close frame; it resumes the same way.)
     4400  bad request: an invalid query parameter (the reason names it)
+    4401  unauthenticated: no valid access_token (or session cookie); sign in and reconnect
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ from collections import OrderedDict
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from alertd.adapters import codec
-from alertd.adapters.http.deps import HttpContext, current_actor
+from alertd.adapters.http.deps import HttpContext, current_principal
 from alertd.adapters.wire.v1 import StreamClose
 from alertd.app.ports import LoggedEvent, SlowConsumer
 from alertd.app.stream import SinceAhead, StreamFilter, StreamSession
-from alertd.core.actor import Actor
+from alertd.core.errors import Unauthenticated
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
 CLOSE_SLOW_CONSUMER = StreamClose.SLOW_CONSUMER
 CLOSE_BAD_REQUEST = StreamClose.BAD_REQUEST
+CLOSE_UNAUTHENTICATED = StreamClose.UNAUTHENTICATED
 
 
 class EncodedEvents:
@@ -52,13 +54,19 @@ class EncodedEvents:
 @router.websocket("/v1/stream")
 async def stream(
     websocket: WebSocket,
-    _actor: Annotated[Actor, Depends(current_actor)],
     since: Annotated[str | None, Query()] = None,
     school: Annotated[list[str] | None, Query()] = None,
 ) -> None:
     ctx: HttpContext = websocket.app.state.context
     encoded: EncodedEvents = websocket.app.state.encoded_events
     await websocket.accept()
+    try:
+        # Authenticated here rather than as a dependency, so that a refusal is a close code
+        # the client can act on instead of a bare 403 at the handshake.
+        principal = await current_principal(websocket)
+    except Unauthenticated:
+        await websocket.close(CLOSE_UNAUTHENTICATED, "unauthenticated: sign in and reconnect")
+        return
     # Checked here, not by FastAPI, which would refuse the handshake with a bare 403.
     if since is not None and not (since.isascii() and since.isdigit()):
         await websocket.close(CLOSE_BAD_REQUEST, "since: must be an integer, 0 or more")
@@ -67,7 +75,7 @@ async def stream(
         store=ctx.store,
         bus=ctx.bus,
         since=int(since) if since is not None else None,
-        stream_filter=StreamFilter(frozenset(school) if school else None),
+        stream_filter=StreamFilter(principal, frozenset(school) if school else None),
         max_queue=ctx.stream_queue,
     )
     ctx.metrics.stream_clients.inc()

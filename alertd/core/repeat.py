@@ -1,0 +1,35 @@
+"""Repeat presses: raising is never rate-limited; a repeat joins the alert it repeats.
+
+A frightened teacher presses again; a badge sends its pattern twice. The same raiser, the
+same room and kind, within the window, while the first alert is still open, is the same
+emergency: the press joins that alert instead of opening a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from alertd.core.alert import Alert
+
+
+def repeated_alert(
+    candidates: Iterable[Alert],
+    *,
+    raiser_id: str,
+    room_id: str | None,
+    kind: str,
+    now: datetime,
+    window: timedelta,
+) -> Alert | None:
+    """The open alert this press repeats, or None. `candidates` may hold anything recent."""
+    for alert in candidates:
+        if (
+            alert.raised_by.id == raiser_id
+            and alert.room_id == room_id
+            and alert.kind == kind
+            and alert.state.is_open
+            and timedelta(0) <= now - alert.raised_at <= window
+        ):
+            return alert
+    return None
