@@ -127,12 +127,9 @@ def normalize_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
     return normalized
 
 
-def entry_hash(prev_hash: str, entry_id: int, entry: AuditEntry) -> str:
-    """sha256 (hex) of the canonical JSON of `entry`, its id and the previous entry's hash.
-
-    Canonical: sorted keys, no whitespace, UTF-8, moments as UTC ISO with microseconds.
-    """
-    document = {
+def entry_document(prev_hash: str, entry_id: int, entry: AuditEntry) -> dict[str, Any]:
+    """The entry as the chain hashes it (and as the API shows it, with its own hash added)."""
+    return {
         "id": entry_id,
         "prev_hash": prev_hash,
         "at": utc_iso(entry.at),
@@ -143,6 +140,14 @@ def entry_hash(prev_hash: str, entry_id: int, entry: AuditEntry) -> str:
         "subject": entry.subject,
         "detail": dict(entry.detail),
     }
+
+
+def entry_hash(prev_hash: str, entry_id: int, entry: AuditEntry) -> str:
+    """sha256 (hex) of the canonical JSON of `entry`, its id and the previous entry's hash.
+
+    Canonical: sorted keys, no whitespace, UTF-8, moments as UTC ISO with microseconds.
+    """
+    document = entry_document(prev_hash, entry_id, entry)
     return hashlib.sha256(_dumps(document).encode("utf-8")).hexdigest()
 
 

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 
 from alertd.adapters import codec
-from alertd.adapters.http.deps import HttpContext, context, current_principal
+from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.app.ports import AlertFilter
@@ -33,8 +33,6 @@ from alertd.core.permission import Action, Principal, Verdict, authorize
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
-Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Principal, Depends(current_principal)]
 AlertId = Annotated[str, Path(min_length=1, max_length=64)]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

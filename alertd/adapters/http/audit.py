@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from alertd.adapters.db.audit import append_audit, read_audit
-from alertd.adapters.http.deps import HttpContext, context, current_principal
+from alertd.adapters.http.deps import Ctx, Who
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.app.service import require
-from alertd.core.audit import AuditEntry, AuditRecord, utc_iso
-from alertd.core.permission import Action, Principal, authorize
+from alertd.core.audit import AuditEntry, AuditRecord, entry_document
+from alertd.core.permission import Action, authorize
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
-Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Principal, Depends(current_principal)]
 MAX_PAGE = 1000
 
 
@@ -93,16 +91,4 @@ async def list_audit(
 
 
 def _entry_out(record: AuditRecord) -> dict[str, Any]:
-    entry = record.entry
-    return {
-        "id": record.id,
-        "at": utc_iso(entry.at),
-        "actor_id": entry.actor_id,
-        "actor_role": entry.actor_role,
-        "action": entry.action,
-        "school_id": entry.school_id,
-        "subject": entry.subject,
-        "detail": dict(entry.detail),
-        "prev_hash": record.prev_hash,
-        "hash": record.hash,
-    }
+    return {**entry_document(record.prev_hash, record.id, record.entry), "hash": record.hash}

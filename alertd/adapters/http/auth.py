@@ -19,7 +19,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.requests import HTTPConnection
@@ -40,7 +40,7 @@ from alertd.adapters.auth.users import (
 )
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.http import second_factor, users
-from alertd.adapters.http.deps import HttpContext, context
+from alertd.adapters.http.deps import Ctx, HttpContext
 from alertd.adapters.http.login import (
     TokenAnswer,
     check_login,
@@ -58,7 +58,6 @@ router = APIRouter(prefix="/v1", tags=["auth"])
 router.include_router(users.router)
 router.include_router(second_factor.router)
 
-Ctx = Annotated[HttpContext, Depends(context)]
 
 SESSION_COOKIE = "alertd_session"
 CSRF_COOKIE = "alertd_csrf"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from alertd.adapters.metrics import Metrics
@@ -52,3 +52,8 @@ async def current_principal(connection: HTTPConnection) -> Principal:
         if principal is not None:
             return principal
     raise Unauthenticated("sign in: send a bearer token, a session cookie or an API key")
+
+
+# The two things every route asks for, as annotations: `ctx: Ctx, principal: Who`.
+Ctx = Annotated[HttpContext, Depends(context)]
+Who = Annotated[Principal, Depends(current_principal)]

@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.requests import HTTPConnection, Request
@@ -27,7 +27,7 @@ from starlette.requests import HTTPConnection, Request
 from alertd.adapters.db import devices as device_rows
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.engine import Database
-from alertd.adapters.http.deps import HttpContext, context, current_principal
+from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.app.service import require
@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
-Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Principal, Depends(current_principal)]
 DeviceId = Annotated[str, Path(min_length=1, max_length=64)]
 
 DEVICE_ID_HEADER = "x-device-id"

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
-from alertd.adapters.http.deps import HttpContext, context
+from alertd.adapters.http.deps import Ctx
 from alertd.adapters.http.response import OrjsonResponse
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
-Ctx = Annotated[HttpContext, Depends(context)]
 
 
 @router.get("/healthz", summary="Liveness: the process answers")

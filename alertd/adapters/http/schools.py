@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 
 from alertd.adapters import codec
-from alertd.adapters.http.deps import HttpContext, context, current_principal
+from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.adapters.wire.site import SiteDocument
@@ -19,8 +19,6 @@ from alertd.core.site import School
 
 router = APIRouter(prefix="/v1", tags=["sites"])
 
-Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Principal, Depends(current_principal)]
 SchoolId = Annotated[str, Path(min_length=1, max_length=64)]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": v1.ErrorBody, "description": "no such school"}

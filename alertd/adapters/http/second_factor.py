@@ -7,9 +7,8 @@ POST /v1/auth/totp/confirm  with a first valid code: from then on login needs a 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from starlette.responses import Response
@@ -22,16 +21,13 @@ from alertd.adapters.auth.users import (
     set_pending_second_factor,
 )
 from alertd.adapters.db.audit import append_audit
-from alertd.adapters.http.deps import HttpContext, context, current_principal
+from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.login import json_answer
 from alertd.core.audit import AuditEntry
 from alertd.core.errors import Forbidden, ValidationFailed
 from alertd.core.permission import Action, Principal, Verdict, authorize
 
 router = APIRouter(tags=["auth"])
-
-Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Principal, Depends(current_principal)]
 
 
 class SecondFactorEnrolment(BaseModel):

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 from starlette.responses import Response
@@ -39,7 +39,7 @@ from alertd.adapters.auth.users import (
 )
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.schema import agency_schools, schools
-from alertd.adapters.http.deps import HttpContext, context, current_principal
+from alertd.adapters.http.deps import Ctx, Who
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.app.service import require
 from alertd.core.audit import AuditEntry
@@ -48,8 +48,6 @@ from alertd.core.permission import Action, Principal, Role, authorize
 
 router = APIRouter(tags=["users"])
 
-Ctx = Annotated[HttpContext, Depends(context)]
-Who = Annotated[Principal, Depends(current_principal)]
 Ident = Annotated[str, Path(min_length=1, max_length=64)]
 # Roles only a district admin may hand out.
 DISTRICT_GRANTED = frozenset({Role.DISTRICT_ADMIN, *AGENCY_ROLES})
