@@ -52,8 +52,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     placeholders = settings.placeholder_secrets()
     if placeholders and not settings.dev_mode:
         raise ConfigurationError(
-            f"refusing to start: set {', '.join(placeholders)} (they still hold placeholder "
-            "values); only dev mode (ALERTD_DEV_MODE=true) runs with placeholders"
+            f"refusing to start: {', '.join(placeholders)} still holds a placeholder value; "
+            "set a real secret (only dev mode, ALERTD_DEV_MODE=true, runs with placeholders)"
         )
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
