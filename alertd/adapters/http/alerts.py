@@ -62,7 +62,7 @@ def _fingerprint(body: v1.RaiseAlertIn) -> str:
 async def raise_alert(
     body: v1.RaiseAlertIn,
     ctx: Ctx,
-    actor: Who,
+    principal: Who,
     idempotency_key: Annotated[
         str,
         Header(
@@ -82,7 +82,10 @@ async def raise_alert(
         hazard=body.hazard,
     )
     raised = await ctx.alerts.raise_alert(
-        command, principal=actor, idempotency_key=idempotency_key, fingerprint=_fingerprint(body)
+        command,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        fingerprint=_fingerprint(body),
     )
     if raised.created:
         ctx.metrics.alerts_raised.labels(raised.alert.kind.value, str(raised.alert.drill)).inc()
@@ -154,9 +157,9 @@ async def _act(
     summary="Acknowledge (once per responder)",
 )
 async def acknowledge(
-    alert_id: AlertId, ctx: Ctx, actor: Who, body: v1.NoteIn | None = None
+    alert_id: AlertId, ctx: Ctx, principal: Who, body: v1.NoteIn | None = None
 ) -> OrjsonResponse:
-    return await _act(ctx, alert_id, Acknowledge(note=body.note if body else None), actor)
+    return await _act(ctx, alert_id, Acknowledge(note=body.note if body else None), principal)
 
 
 @router.post(
@@ -166,9 +169,9 @@ async def acknowledge(
     summary="Report en_route or on_scene",
 )
 async def report_status(
-    alert_id: AlertId, body: v1.StatusIn, ctx: Ctx, actor: Who
+    alert_id: AlertId, body: v1.StatusIn, ctx: Ctx, principal: Who
 ) -> OrjsonResponse:
-    return await _act(ctx, alert_id, ReportStatus(status=body.status, note=body.note), actor)
+    return await _act(ctx, alert_id, ReportStatus(status=body.status, note=body.note), principal)
 
 
 @router.post(
@@ -178,9 +181,9 @@ async def report_status(
     summary="Resolve a room-scoped alert",
 )
 async def resolve(
-    alert_id: AlertId, ctx: Ctx, actor: Who, body: v1.NoteIn | None = None
+    alert_id: AlertId, ctx: Ctx, principal: Who, body: v1.NoteIn | None = None
 ) -> OrjsonResponse:
-    return await _act(ctx, alert_id, Resolve(note=body.note if body else None), actor)
+    return await _act(ctx, alert_id, Resolve(note=body.note if body else None), principal)
 
 
 @router.post(
@@ -189,8 +192,8 @@ async def resolve(
     responses=_ERRORS,
     summary="Cancel (false alarm), with a reason",
 )
-async def cancel(alert_id: AlertId, body: v1.CancelIn, ctx: Ctx, actor: Who) -> OrjsonResponse:
-    return await _act(ctx, alert_id, Cancel(reason=body.reason), actor)
+async def cancel(alert_id: AlertId, body: v1.CancelIn, ctx: Ctx, principal: Who) -> OrjsonResponse:
+    return await _act(ctx, alert_id, Cancel(reason=body.reason), principal)
 
 
 @router.post(
@@ -200,9 +203,9 @@ async def cancel(alert_id: AlertId, body: v1.CancelIn, ctx: Ctx, actor: Who) -> 
     summary="Give the all clear on a campus-wide alert",
 )
 async def all_clear(
-    alert_id: AlertId, ctx: Ctx, actor: Who, body: v1.NoteIn | None = None
+    alert_id: AlertId, ctx: Ctx, principal: Who, body: v1.NoteIn | None = None
 ) -> OrjsonResponse:
-    return await _act(ctx, alert_id, GiveAllClear(note=body.note if body else None), actor)
+    return await _act(ctx, alert_id, GiveAllClear(note=body.note if body else None), principal)
 
 
 @router.post(
@@ -211,8 +214,10 @@ async def all_clear(
     responses=_ERRORS,
     summary="Add a note to the timeline",
 )
-async def add_note(alert_id: AlertId, body: v1.AddNoteIn, ctx: Ctx, actor: Who) -> OrjsonResponse:
-    return await _act(ctx, alert_id, AddNote(text=body.text), actor)
+async def add_note(
+    alert_id: AlertId, body: v1.AddNoteIn, ctx: Ctx, principal: Who
+) -> OrjsonResponse:
+    return await _act(ctx, alert_id, AddNote(text=body.text), principal)
 
 
 @router.post(
@@ -221,8 +226,10 @@ async def add_note(alert_id: AlertId, body: v1.AddNoteIn, ctx: Ctx, actor: Who) 
     responses=_ERRORS,
     summary="Upgrade to a more severe kind",
 )
-async def upgrade(alert_id: AlertId, body: v1.UpgradeIn, ctx: Ctx, actor: Who) -> OrjsonResponse:
+async def upgrade(
+    alert_id: AlertId, body: v1.UpgradeIn, ctx: Ctx, principal: Who
+) -> OrjsonResponse:
     command = Upgrade(
         kind=body.kind, note=body.note, destination=body.destination, hazard=body.hazard
     )
-    return await _act(ctx, alert_id, command, actor)
+    return await _act(ctx, alert_id, command, principal)

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
+from alertd.adapters.db.engine import Database
 from alertd.adapters.metrics import Metrics
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.service import AlertService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
+from alertd.settings import Settings
 
 Authenticator = Callable[[HTTPConnection, "HttpContext"], Awaitable[Principal | None]]
 
@@ -34,8 +36,8 @@ class HttpContext:
     stream_queue: int
     stream_heartbeat_seconds: float
     stream_send_timeout_seconds: float
-    db: Any = None  # alertd.adapters.db.engine.Database, for the auth and audit adapters
-    settings: Any = None  # alertd.settings.Settings
+    db: Database  # for the adapters that keep their own tables (auth, devices, audit)
+    settings: Settings
     authenticators: Sequence[Authenticator] = ()
 
 
