@@ -26,8 +26,9 @@ from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
 from alertd.app.ports import Clock
-from alertd.app.relay import OutboxRelay
+from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.app.service import AlertService
+from alertd.core.effect import SendSms
 from alertd.settings import Settings
 
 API_DESCRIPTION = """Emergency alert and dispatch for schools.
@@ -64,9 +65,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     bus = MemoryBus()
     metrics = Metrics()
     sms = SmsOutboxFile(settings.resolved_sms_outbox())
-    worker = EffectWorker(
-        OutboxRelay(store=store, sms=sms, clock=clock), poll_seconds=settings.outbox_poll_seconds
-    )
+    relay = OutboxRelay(store=store, bus=bus, handlers={SendSms: sms_handler(sms)}, clock=clock)
+    worker = EffectWorker(relay, poll_seconds=settings.outbox_poll_seconds)
     service = AlertService(
         store=store,
         bus=bus,

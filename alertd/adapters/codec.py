@@ -6,6 +6,8 @@ replayed event is byte-for-byte what a live client got. `schemas/` describes thi
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +21,19 @@ from alertd.core.alert import (
     Responder,
     ResponderStatus,
 )
+from alertd.core.effect import EFFECT_TYPES, Effect
 from alertd.core.kind import AlertKind, Hazard, Severity
+from alertd.core.notice import DomainEvent, Notice, NoticeType
 from alertd.core.routing import RecipientKind
 from alertd.core.site import Building, Contact, Floor, Room, RoomType, School
 
 Json = dict[str, Any]
+
+
+def utc(moment: datetime) -> datetime:
+    """The moment in UTC. A moment without a zone (SQLite reads them back so, and query
+    strings may give them so) is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -88,8 +98,29 @@ def alert_from_dict(data: Json) -> Alert:
     )
 
 
-def event_body(event: AlertEvent) -> Json:
+def plain(value: Any) -> Any:
+    """`value` as plain JSON data: moments as ISO strings, tuples and sets as lists."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+def event_body(event: DomainEvent) -> Json:
     """The event without its log id (the id is assigned when it is appended)."""
+    if isinstance(event, Notice):
+        return {
+            "type": event.type.value,
+            "alert_id": event.alert_id,
+            "school_id": event.school_id,
+            "drill": event.drill,
+            "at": iso(event.at),
+            "actor": actor_to_dict(event.actor),
+            "data": plain(event.data),
+        }
     return {
         "type": event.type.value,
         "alert_id": event.alert_id,
@@ -107,7 +138,21 @@ def logged_to_dict(logged: LoggedEvent) -> Json:
     return {"id": logged.id, **event_body(logged.event)}
 
 
+_NOTICE_TYPES = frozenset(t.value for t in NoticeType)
+
+
 def logged_from_body(event_id: int, body: Json) -> LoggedEvent:
+    if body["type"] in _NOTICE_TYPES:
+        notice = Notice(
+            type=NoticeType(body["type"]),
+            at=parse_iso(body["at"]),
+            actor=actor_from_dict(body["actor"]),
+            school_id=body["school_id"],
+            alert_id=body["alert_id"],
+            drill=body["drill"],
+            data=body["data"],
+        )
+        return LoggedEvent(event_id, notice)
     event = AlertEvent(
         type=EventType(body["type"]),
         alert=alert_from_dict(body["alert"]),
@@ -193,3 +238,12 @@ def school_from_dict(data: Json, *, district_id: str) -> School:
             for b in data["buildings"]
         ),
     )
+
+
+def effect_to_row(effect: Effect) -> tuple[str, Json]:
+    """The effect's type name and its fields, as the outbox stores them."""
+    return type(effect).__name__, dataclasses.asdict(effect)
+
+
+def effect_from_row(name: str, body: Json) -> Effect:
+    return EFFECT_TYPES[name](**body)

@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from alertd.core.alert import Alert, AlertEvent, AlertState
 from alertd.core.audit import AuditEntry
+from alertd.core.delivery import Delivery, DeliveryState
 from alertd.core.effect import Effect
 from alertd.core.kind import AlertKind
+from alertd.core.notice import DomainEvent
 from alertd.core.routing import Recipient
 from alertd.core.site import School, Site
 
@@ -30,7 +33,7 @@ class LoggedEvent:
     """
 
     id: int
-    event: AlertEvent
+    event: DomainEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,42 @@ class AlertFilter:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
+    """A claimed effect. `delivery_id` names its row of the delivery ledger, if it has one."""
+
     id: int
     effect: Effect
     attempts: int
+    delivery_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a provider answered when it took a message.
+
+    `state` is where the delivery stands now: RECORDED (no provider: written down, sent
+    nowhere), QUEUED or SENT (the provider accepted it; later reports move it on).
+    `provider_ref` is the provider's id for the message (a Twilio Message SID).
+    """
+
+    state: DeliveryState
+    provider_ref: str | None = None
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # the effect ran; never run it again
+    RETRY = "retry"  # a temporary failure: run it again at `at`
+    FAILED = "failed"  # a permanent failure, or too many attempts: give up, on record
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What became of one claimed effect. `at` is when a RETRY is due again."""
+
+    item: OutboxItem
+    outcome: Outcome
+    at: datetime
+    error: str | None = None
+    receipt: Receipt | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +158,17 @@ class Transaction(Protocol):
     async def audit(self, entries: Sequence[AuditEntry]) -> None:
         """Append audit entries in this transaction."""
 
+    async def append(self, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
+        """Append events (notices, mostly) to the log; ids strictly increase in commit order.
+        Publish the result on the `EventBus` after commit."""
+
+    async def settle_effects(self, settlements: Sequence[Settlement]) -> list[Delivery]:
+        """Mark claimed outbox rows done, due again or failed, and release their claims.
+        Returns the ledger rows of those that have one, as they stood before (to advance)."""
+
+    async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Write the new state of these ledger rows."""
+
     async def save_site(self, site: Site) -> None:
         """Create or replace the site's schools. Raises ValidationFailed if one of its room
         ids already belongs to another school."""
@@ -144,10 +191,12 @@ class Store(Protocol):
 
     async def school(self, school_id: str) -> School | None: ...
 
-    async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
-        """Effects not yet done whose time has come, claimed so no other worker runs them."""
+    async def deliveries(self, alert_id: str) -> list[Delivery]:
+        """The delivery ledger of one alert, oldest first."""
 
-    async def complete_effects(self, item_ids: Sequence[int], *, now: datetime) -> None: ...
+    async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
+        """Effects not yet done whose time has come, claimed so no other worker runs them.
+        Settle each (`Transaction.settle_effects`) once it has run."""
 
     async def release_claims(self) -> int:
         """Make every claimed, unfinished effect due again; return how many.
@@ -155,10 +204,6 @@ class Store(Protocol):
         Only for a process that owns the database alone (the embedded default), at start-up:
         the claims can only be its own, left by a previous run that was killed.
         """
-
-    async def retry_effect(self, item_id: int, *, at: datetime, error: str) -> None: ...
-
-    async def fail_effect(self, item_id: int, *, now: datetime, error: str) -> None: ...
 
     async def ping(self) -> None:
         """Raise if the database does not answer."""
@@ -182,7 +227,7 @@ class EventBus(Protocol):
 
 
 class SmsGateway(Protocol):
-    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> None:
+    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> Receipt:
         """Send one text. Raises DeliveryError; its `temporary` says whether to retry."""
 
 

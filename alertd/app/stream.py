@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alertd.app.ports import EventBus, LoggedEvent, LogQuery, Store, Subscription
-from alertd.core.permission import Action, Principal, Verdict, authorize
+from alertd.core.permission import Principal, Verdict, authorize_event
 
 REPLAY_PAGE = 500
 
@@ -26,16 +26,18 @@ class SinceAhead(Exception):
 @dataclass(frozen=True, slots=True)
 class StreamFilter:
     """What one subscriber receives: the schools it asked for (None: all it may see), and
-    only the alerts its principal may view (the same rule as GET /v1/alerts/{id})."""
+    only the events its principal may receive: alerts it may view (the same rule as
+    GET /v1/alerts/{id}) and the notices its role may see (`authorize_event`). A notice of
+    no school (district-wide) passes the school filter."""
 
     principal: Principal
     school_ids: frozenset[str] | None = None
 
     def matches(self, logged: LoggedEvent) -> bool:
-        if self.school_ids is not None and logged.event.school_id not in self.school_ids:
+        school = logged.event.school_id
+        if self.school_ids is not None and school is not None and school not in self.school_ids:
             return False
-        verdict = authorize(self.principal, Action.VIEW_ALERT, alert=logged.event.alert)
-        return verdict is Verdict.ALLOW
+        return authorize_event(self.principal, logged.event) is Verdict.ALLOW
 
 
 class StreamSession:

@@ -1,22 +1,37 @@
 """Effects: what must happen in the world after a command commits. Imperative names.
 
-They are written to the outbox in the same transaction as the events, and run after commit.
+They are written to the outbox in the same transaction as the events, and run after commit
+by the relay (`alertd.app.relay`), which hands each to the handler registered for its type.
+An effect that reaches a person (`SendSms`) also opens a row of the delivery ledger
+(`alertd.core.delivery`), so that who was reached, and who was not, is always on record.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
 class SendSms:
-    """Text one recipient about one alert. `drill` travels with it so a sender can re-check."""
+    """Text one recipient about one alert. `drill` travels with it so a sender can re-check.
+
+    `about` is the alert event type the text announces; `recipient_name` and
+    `recipient_kind` are copied into the delivery ledger.
+    """
 
     alert_id: str
     recipient_id: str
     to: str
     body: str
     drill: bool
+    recipient_name: str = ""
+    recipient_kind: str = ""
+    about: str = ""
 
 
 Effect = SendSms
+
+# Every effect type by name, as the outbox stores it.
+EFFECT_TYPES: Mapping[str, type[Effect]] = MappingProxyType({"SendSms": SendSms})

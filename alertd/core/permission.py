@@ -14,8 +14,9 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from alertd.core.actor import Actor
-from alertd.core.alert import Alert
+from alertd.core.alert import Alert, AlertEvent
 from alertd.core.kind import AlertKind, Scope, policy_of
+from alertd.core.notice import DomainEvent, NoticeType
 
 
 class Role(StrEnum):
@@ -45,6 +46,7 @@ class Action(StrEnum):
     MANAGE_DEVICES = "manage_devices"
     VIEW_AUDIT = "view_audit"
     ENROL_SECOND_FACTOR = "enrol_second_factor"
+    VIEW_DELIVERIES = "view_deliveries"
 
 
 _R = Role
@@ -74,7 +76,14 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_AUDIT: _ADMINS,
         # TOTP is offered to the people whose accounts can see every alert of many schools.
         Action.ENROL_SECOND_FACTOR: frozenset({_R.DISPATCHER, *_ADMINS}),
+        # Who was texted, and whether it arrived: the people who answer for the response.
+        Action.VIEW_DELIVERIES: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
     }
+)
+
+# The permission each notice type asks of whoever would receive it.
+NOTICE_PERMISSION: Mapping[NoticeType, Action] = MappingProxyType(
+    {NoticeType.DELIVERIES_UPDATED: Action.VIEW_DELIVERIES}
 )
 
 # How long the person who raised an alert may still cancel it themselves (a mistaken press).
@@ -127,6 +136,20 @@ def authorize(
     if alert is not None and not _special_rules_allow(principal, action, alert, now):
         return Verdict.FORBIDDEN
     return Verdict.ALLOW
+
+
+def authorize_event(principal: Principal, event: DomainEvent) -> Verdict:
+    """May `principal` receive this event of the log (on the stream, in a replay)?
+
+    An alert event: when it may view the alert as it stood then. A notice: when it covers
+    the notice's school (a notice without one is for the whole district) and its role has
+    the permission the notice type asks for.
+    """
+    if isinstance(event, AlertEvent):
+        return authorize(principal, Action.VIEW_ALERT, alert=event.alert)
+    if event.school_id is None and principal.school_ids is not None:
+        return Verdict.HIDDEN
+    return authorize(principal, NOTICE_PERMISSION[event.type], school_id=event.school_id)
 
 
 def _may_see(principal: Principal, alert: Alert) -> bool:

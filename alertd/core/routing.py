@@ -89,6 +89,9 @@ def effects_for(event: AlertEvent, audience: Audience) -> tuple[Effect, ...]:
             to=r.sms,
             body=body,
             drill=event.drill,
+            recipient_name=r.name,
+            recipient_kind=r.kind.value,
+            about=event.type.value,
         )
         for r in recipients_for(event, audience)
         if r.sms

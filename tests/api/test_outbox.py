@@ -12,8 +12,10 @@ import pytest
 from fastapi import FastAPI
 
 from alertd.adapters.auth.demo import seed_demo_users
-from alertd.app.ports import DeliveryError
-from alertd.app.relay import OutboxRelay
+from alertd.app.ports import DeliveryError, Receipt
+from alertd.app.relay import OutboxRelay, sms_handler
+from alertd.core.delivery import DeliveryState
+from alertd.core.effect import SendSms
 from alertd.main import create_app, demo_site
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
@@ -30,7 +32,7 @@ class ScriptedGateway:
         self.answers = list(answers)
         self.sent: list[str] = []
 
-    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> None:
+    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> Receipt:
         answer = self.answers.pop(0) if self.answers else "ok"
         if answer == "temporary":
             raise DeliveryError("429 too many requests", temporary=True)
@@ -39,6 +41,7 @@ class ScriptedGateway:
         if answer == "bug":
             raise KeyError("oops")
         self.sent.append(to)
+        return Receipt(DeliveryState.SENT, provider_ref=f"SM{len(self.sent):032d}")
 
 
 async def raise_alert(client: httpx.AsyncClient, key: str, **body: object) -> str:
@@ -108,7 +111,10 @@ async def test_temporary_failures_and_gateway_bugs_are_retried_permanent_ones_ar
     async with signed_in(idle_app) as client:
         await raise_alert(client, "flaky-1", drill=True)  # three texts
     gateway = ScriptedGateway("temporary", "permanent", "bug")
-    relay = OutboxRelay(store=idle_app.state.context.store, sms=gateway, clock=clock)
+    ctx = idle_app.state.context
+    relay = OutboxRelay(
+        store=ctx.store, bus=ctx.bus, handlers={SendSms: sms_handler(gateway)}, clock=clock
+    )
     await relay.run_once()
     await relay.run_once()
     assert gateway.sent == []  # the retries are not due yet
@@ -131,3 +137,63 @@ async def test_texts_claimed_by_a_killed_run_go_out_when_the_server_restarts(
     async with restarted.router.lifespan_context(restarted):
         texts = await texts_about(settings, alert_id, count=3)
     assert {t["to"] for t in texts} == LINCOLN_SCHOOL_PHONES
+
+
+async def deliveries_of(client: httpx.AsyncClient, alert_id: str) -> list[dict[str, object]]:
+    detail = await client.get(f"/v1/alerts/{alert_id}")
+    assert detail.status_code == 200, detail.text
+    found: list[dict[str, object]] = detail.json()["deliveries"]
+    return found
+
+
+async def test_the_ledger_says_who_was_reached_and_who_was_not(
+    idle_app: FastAPI, clock: FakeClock
+) -> None:
+    async with signed_in(idle_app) as client:
+        alert_id = await raise_alert(client, "ledger-1", drill=True)  # three texts
+        queued = await deliveries_of(client, alert_id)
+        assert [d["state"] for d in queued] == ["queued"] * 3
+        assert {d["recipient_kind"] for d in queued} == {"sro", "school_admin"}
+        assert all(str(d["address"]).startswith("…") for d in queued)
+        ctx = idle_app.state.context
+        gateway = ScriptedGateway("temporary", "permanent", "ok")
+        relay = OutboxRelay(
+            store=ctx.store, bus=ctx.bus, handlers={SendSms: sms_handler(gateway)}, clock=clock
+        )
+        await relay.run_once()
+        after = {d["id"]: d for d in await deliveries_of(client, alert_id)}
+        first, second, third = (after[d["id"]] for d in queued)
+        assert (first["state"], first["attempts"], first["error"]) == (
+            "queued",
+            1,
+            "429 too many requests",
+        )
+        assert (second["state"], second["error"]) == ("failed", "21610 unsubscribed")
+        assert (third["state"], third["attempts"]) == ("sent", 1)
+        clock.advance(5)
+        await relay.run_once()
+        retried = {d["id"]: d for d in await deliveries_of(client, alert_id)}[first["id"]]
+        assert (retried["state"], retried["attempts"]) == ("sent", 2)
+        # Staff may see their own alert, but not the texts about anyone's.
+        staff = await headers_for(client, "staff")
+        mine = await client.post(
+            "/v1/alerts",
+            json={"kind": "medical", "school_id": "lincoln-hs", "room_id": "lincoln-hs-a-102"},
+            headers={"Idempotency-Key": "staff-own", **staff},
+        )
+        detail = await client.get(f"/v1/alerts/{mine.json()['id']}", headers=staff)
+        assert detail.status_code == 200
+        assert detail.json()["deliveries"] is None
+
+
+async def test_without_a_provider_texts_are_recorded_not_reported_as_sent(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    alert_id = await raise_alert(client, "recorded-1")
+    await texts_about(settings, alert_id, count=5)
+    async with asyncio.timeout(10):
+        while {d["state"] for d in await deliveries_of(client, alert_id)} != {"recorded"}:
+            await asyncio.sleep(0.05)
+    deliveries = await deliveries_of(client, alert_id)
+    assert len(deliveries) == 5
+    assert {d["recipient_kind"] for d in deliveries} == {"sro", "school_admin", "agency"}

@@ -19,6 +19,7 @@ import websockets
 from alertd.main import create_app
 from alertd.testing.auth import headers_for, token_for
 from alertd.testing.demo_rooms import room_for
+from alertd.testing.events import NOT_EVENTS, alert_events, is_alert_event, strictly_increasing
 from alertd.testing.live import serving
 from alertd.testing.settings import make_settings
 
@@ -79,12 +80,22 @@ async def quiet_period(socket_: Any, seconds: float) -> list[dict[str, Any]]:
         return messages
 
 
-async def events_until(socket_: Any, count: int) -> list[dict[str, Any]]:
-    """Read until `count` alert events arrived, skipping heartbeats and caught_up."""
+# Texts go out after each raise; the notices of their delivery share the log and its ids.
+
+
+async def events_until(
+    socket_: Any, count: int, *, seen: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Read until `count` alert events arrived; return them. Every event read (notices
+    too, not heartbeats or caught_up) is also appended to `seen`."""
     events: list[dict[str, Any]] = []
     while len(events) < count:
         message = await receive(socket_)
-        if message["type"] not in ("heartbeat", "caught_up"):
+        if message["type"] in NOT_EVENTS:
+            continue
+        if seen is not None:
+            seen.append(message)
+        if is_alert_event(message):
             events.append(message)
     return events
 
@@ -92,24 +103,32 @@ async def events_until(socket_: Any, count: int) -> list[dict[str, Any]]:
 async def test_replay_then_caught_up_then_live(live_url: str) -> None:
     raised = await raise_alerts(live_url, 3, prefix="before")
     async with websockets.connect(await ws_url(live_url, "?since=0")) as console:
-        replayed = await events_until(console, 3)
-        caught_up = await receive(console)
-        assert caught_up == {"id": 3, "type": "caught_up", "replayed": 3}
+        replayed: list[dict[str, Any]] = []
+        while (message := await receive(console))["type"] != "caught_up":
+            replayed.append(message)
+        caught_up = message
         live_ids = await raise_alerts(live_url, 2, prefix="after")
         live = await events_until(console, 2)
-    assert [m["alert_id"] for m in replayed] == raised
-    assert [m["id"] for m in replayed + live] == [1, 2, 3, 4, 5]
+    replayed_alerts = alert_events(replayed)
+    assert [m["alert_id"] for m in replayed_alerts] == raised
+    assert [m["id"] for m in replayed][:1] == [1]
+    assert caught_up == {"id": replayed[-1]["id"], "type": "caught_up", "replayed": len(replayed)}
     assert [m["alert_id"] for m in live] == live_ids
-    assert all(m["type"] == "AlertRaised" and m["drill"] is True for m in replayed + live)
+    assert strictly_increasing([m["id"] for m in replayed + live])
+    assert live[0]["id"] > caught_up["id"]
+    assert all(m["type"] == "AlertRaised" and m["drill"] is True for m in replayed_alerts + live)
 
 
 async def test_without_since_the_stream_starts_at_the_head(live_url: str) -> None:
     await raise_alerts(live_url, 2, prefix="old")
     async with websockets.connect(await ws_url(live_url)) as console:
-        assert await receive(console) == {"id": 2, "type": "caught_up", "replayed": 0}
-        await raise_alerts(live_url, 1, prefix="new")
+        caught_up = await receive(console)
+        assert (caught_up["type"], caught_up["replayed"]) == ("caught_up", 0)
+        assert caught_up["id"] >= 2
+        (new_id,) = await raise_alerts(live_url, 1, prefix="new")
         (message,) = await events_until(console, 1)
-    assert message["id"] == 3
+    assert message["alert_id"] == new_id
+    assert message["id"] > caught_up["id"]
 
 
 async def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(
@@ -117,16 +136,24 @@ async def test_a_client_that_drops_and_resumes_gets_every_event_once_in_order(
 ) -> None:
     total, drop_after = 40, 12
     writer = asyncio.create_task(raise_alerts(live_url, total, prefix="steady", pause=0.01))
+    seen: list[dict[str, Any]] = []
     async with websockets.connect(await ws_url(live_url, "?since=0")) as console:
-        first = await events_until(console, drop_after)
-    last_seen = first[-1]["id"]
+        first = await events_until(console, drop_after, seen=seen)
+    last_seen = seen[-1]["id"]
     async with websockets.connect(await ws_url(live_url, f"?since={last_seen}")) as console:
-        rest = await events_until(console, total - drop_after)
-        await writer
-        trailing = [m["type"] for m in await quiet_period(console, 0.5)]
-        assert set(trailing) <= {"heartbeat", "caught_up"}, f"duplicates: {trailing}"
-    assert [m["id"] for m in first] == list(range(1, drop_after + 1))
-    assert [m["id"] for m in rest] == list(range(drop_after + 1, total + 1))
+        rest = await events_until(console, total - drop_after, seen=seen)
+        raised = await writer
+        trailing = await quiet_period(console, 0.5)
+        assert not [m for m in trailing if m["type"] == "AlertRaised"], "duplicates"
+        seen += [m for m in trailing if m["type"] not in NOT_EVENTS]
+    # Every event of the log, once and in order, across the drop: what a full replay holds.
+    async with websockets.connect(await ws_url(live_url, "?since=0")) as console:
+        log: list[int] = []
+        while (message := await receive(console))["type"] != "caught_up":
+            log.append(message["id"])
+    ids = [m["id"] for m in seen]
+    assert [m["alert_id"] for m in first + rest] == raised
+    assert ids == log[: len(ids)]  # (a notice may have been appended since the quiet period)
 
 
 async def test_the_school_filter_keeps_ids_and_skips_other_schools(live_url: str) -> None:
@@ -134,9 +161,12 @@ async def test_the_school_filter_keeps_ids_and_skips_other_schools(live_url: str
         await ws_url(live_url, f"?since=0&school={JEFFERSON}")
     ) as console:
         await raise_alerts(live_url, 2, prefix="lincoln")
-        await raise_alerts(live_url, 1, prefix="jeff", school=JEFFERSON)
-        (message,) = await events_until(console, 1)
-    assert (message["id"], message["school_id"]) == (3, JEFFERSON)
+        (jefferson_alert,) = await raise_alerts(live_url, 1, prefix="jeff", school=JEFFERSON)
+        seen: list[dict[str, Any]] = []
+        (message,) = await events_until(console, 1, seen=seen)
+    assert message["alert_id"] == jefferson_alert
+    assert message["id"] >= 3  # the ids of the skipped Lincoln events are not reused
+    assert {m["school_id"] for m in seen} == {JEFFERSON}
 
 
 @pytest.fixture
@@ -157,10 +187,12 @@ async def quick_server(tmp_path: Path, sqlite_url: str) -> AsyncIterator[str]:
 async def test_an_idle_stream_gets_heartbeats_with_the_last_id(quick_server: str) -> None:
     await raise_alerts(quick_server, 1, prefix="hb")
     async with websockets.connect(await ws_url(quick_server, "?since=0")) as console:
-        await events_until(console, 1)
-        assert (await receive(console))["type"] == "caught_up"
-        beat = await receive(console, 2)
-    assert (beat["type"], beat["id"]) == ("heartbeat", 1)
+        messages = [await receive(console)]
+        while messages[-1]["type"] != "heartbeat":
+            messages.append(await receive(console, 2))
+    beat, before = messages[-1], messages[-2]
+    assert "caught_up" in [m["type"] for m in messages]
+    assert beat["id"] == before["id"]  # the last id the stream passed
 
 
 @pytest.mark.parametrize("since", ["-5", "abc", "99"])
@@ -213,11 +245,13 @@ async def test_a_stalled_client_does_not_delay_a_fast_one(quick_server: str) -> 
         async with websockets.connect(await ws_url(quick_server, "?since=0")) as fast:
             assert (await receive(fast))["type"] == "caught_up"
             writer = asyncio.create_task(raise_alerts(quick_server, total, prefix="load"))
-            received = await events_until(fast, total)
-            await writer
+            seen: list[dict[str, Any]] = []
+            received = await events_until(fast, total, seen=seen)
+            raised = await writer
             # The fast console got everything, in order, while the stalled one read nothing;
             # the stalled one was cut off (it would resume by replay), the fast one stays.
-            assert [m["id"] for m in received] == list(range(1, total + 1))
+            assert [m["alert_id"] for m in received] == raised
+            assert strictly_increasing([m["id"] for m in seen])
             async with asyncio.timeout(10):
                 while "alertd_stream_clients 1.0" not in await stream_metrics(quick_server):
                     await asyncio.sleep(0.1)
@@ -230,7 +264,7 @@ async def test_a_client_that_falls_behind_is_closed_and_resumes_by_replay(
 ) -> None:
     stalled = await stalled_client(quick_server)
     try:
-        await raise_alerts(quick_server, 300, prefix="flood")
+        raised = await raise_alerts(quick_server, 300, prefix="flood")
         async with asyncio.timeout(10):
             while "alertd_stream_clients 0.0" not in await stream_metrics(quick_server):
                 await asyncio.sleep(0.1)
@@ -239,5 +273,35 @@ async def test_a_client_that_falls_behind_is_closed_and_resumes_by_replay(
     metrics = await stream_metrics(quick_server)
     assert "alertd_stream_slow_consumers_total 1.0" in metrics
     async with websockets.connect(await ws_url(quick_server, "?since=0")) as again:
-        replayed = await events_until(again, 300)
-    assert [m["id"] for m in replayed] == list(range(1, 301))
+        seen: list[dict[str, Any]] = []
+        replayed = await events_until(again, 300, seen=seen)
+    assert [m["alert_id"] for m in replayed] == raised
+    assert strictly_increasing([m["id"] for m in seen])
+
+
+async def test_delivery_notices_reach_dispatchers_but_not_staff(live_url: str) -> None:
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        staff_token = await token_for(http, "staff")
+        dispatcher_token = await token_for(http, "dispatcher")
+        # A campus-wide drill: staff see the alert itself, but not who was texted.
+        admin = await headers_for(http, "district_admin")
+        answer = await http.post(
+            "/v1/alerts",
+            json={"kind": "lockdown", "school_id": LINCOLN, "room_id": ROOM, "drill": True},
+            headers={"Idempotency-Key": "notice-1", **admin},
+        )
+        alert_id = answer.json()["id"]
+    base = live_url.replace("http://", "ws://") + "/v1/stream?since=0&access_token="
+    async with websockets.connect(base + dispatcher_token) as dispatcher:
+        notice = await receive(dispatcher)
+        while notice["type"] != "DeliveriesUpdated":
+            notice = await receive(dispatcher)
+    assert notice["alert_id"] == alert_id
+    assert notice["drill"] is True
+    assert {d["state"] for d in notice["data"]["deliveries"]} == {"recorded"}
+    async with websockets.connect(base + staff_token) as staff:
+        messages = [await receive(staff)]
+        while messages[-1]["type"] != "caught_up":
+            messages.append(await receive(staff))
+    assert [m["type"] for m in messages] == ["AlertRaised", "caught_up"]
+    assert messages[-1]["id"] >= notice["id"]  # the notice was passed over, not pending

@@ -27,6 +27,7 @@ from alertd.adapters.db.schema import metadata
 from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
+from alertd.testing.events import strictly_increasing
 from alertd.testing.servers import fresh_database
 from alertd.testing.settings import make_settings
 
@@ -136,14 +137,12 @@ async def test_upgrading_a_database_already_at_head_keeps_its_alerts_and_its_log
         response = await client.get(f"/v1/alerts/{alert_id}")
         assert response.status_code == 200
         assert [e["id"] for e in response.json()["timeline"]] == [1]
-        # The log carries on where it was: the next event is 2, not 1 again.
+        # The log carries on where it was (after the notices of the texts), not at 1 again.
         sro = await headers_for(client, "sro")
         await client.post(f"/v1/alerts/{alert_id}/acknowledge", headers=sro)
         timeline = (await client.get(f"/v1/alerts/{alert_id}")).json()["timeline"]
-        assert [(e["id"], e["type"]) for e in timeline] == [
-            (1, "AlertRaised"),
-            (2, "AlertAcknowledged"),
-        ]
+        assert [e["type"] for e in timeline] == ["AlertRaised", "AlertAcknowledged"]
+        assert timeline[1]["id"] > 2
 
 
 async def test_the_migrations_build_exactly_the_schema_the_code_declares(
@@ -177,13 +176,14 @@ async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
 
     assert alert["state"] == "resolved"
     assert [(r["actor"]["role"], r["status"]) for r in alert["responders"]] == [("sro", "on_scene")]
-    assert [(e["id"], e["type"], e["alert"]["state"]) for e in alert["timeline"]] == [
-        (1, "AlertRaised", "raised"),
-        (2, "AlertAcknowledged", "acknowledged"),
-        (3, "ResponderStatusReported", "responding"),
-        (4, "ResponderStatusReported", "responding"),
-        (5, "AlertResolved", "resolved"),
+    assert [(e["type"], e["alert"]["state"]) for e in alert["timeline"]] == [
+        ("AlertRaised", "raised"),
+        ("AlertAcknowledged", "acknowledged"),
+        ("ResponderStatusReported", "responding"),
+        ("ResponderStatusReported", "responding"),
+        ("AlertResolved", "resolved"),
     ]
+    assert strictly_increasing(e["id"] for e in alert["timeline"])
     assert [e["data"].get("status") for e in alert["timeline"]] == [
         None,
         None,

@@ -16,8 +16,10 @@ from jsonschema import Draft202012Validator
 from alertd.adapters.wire import contract
 from alertd.adapters.ws import stream
 from alertd.core.alert import EventType
+from alertd.core.notice import NoticeType
 from alertd.settings import Settings
 from alertd.testing.auth import token_for
+from alertd.testing.events import NOTICE_TYPES
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -28,6 +30,7 @@ MESSAGE_SCHEMAS = {
     "caught_up": "messages/CaughtUpMessage.schema.json",
     "heartbeat": "messages/HeartbeatMessage.schema.json",
     **{event.value: "messages/AlertEventMessage.schema.json" for event in EventType},
+    **{notice.value: "messages/NoticeMessage.schema.json" for notice in NoticeType},
 }
 
 Json = dict[str, Any]
@@ -145,12 +148,12 @@ async def test_stream_messages_validate_against_their_schemas(live_url: str) -> 
                 more_note = {"text": "all students accounted for"}
                 live = await http.post(f"/v1/alerts/{alert_id}/notes", json=more_note)
                 assert live.status_code == 200, live.text
-                seen_after_caught_up: set[str] = set()
-                while not {"NoteAdded", "heartbeat"} <= seen_after_caught_up:
+                seen: set[str] = {message["type"] for message in received}
+                while not {"NoteAdded", "heartbeat", "DeliveriesUpdated"} <= seen:
                     received.append(json.loads(await connection.recv()))
-                    seen_after_caught_up.add(received[-1]["type"])
+                    seen.add(received[-1]["type"])
 
-    types = [message["type"] for message in received]
+    types = [m["type"] for m in received if m["type"] not in NOTICE_TYPES]
     assert types[:4] == ["AlertRaised", "AlertAcknowledged", "NoteAdded", "caught_up"]
     for message in received:
         assert_conforms(message, MESSAGE_SCHEMAS[message["type"]])

@@ -44,8 +44,9 @@ events = sa.Table(
     "events",
     metadata,
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("alert_id", sa.String(36), nullable=False),
-    sa.Column("school_id", sa.String(64), nullable=False),
+    # Notices (alertd.core.notice) may name no alert, or no school.
+    sa.Column("alert_id", sa.String(36)),
+    sa.Column("school_id", sa.String(64)),
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("drill", sa.Boolean, nullable=False),
     sa.Column("at", Moment, nullable=False),
@@ -75,7 +76,32 @@ outbox = sa.Table(
     sa.Column("lease_until", Moment),
     sa.Column("last_error", sa.Text),
     sa.Column("done_at", Moment),
+    sa.Column("delivery_id", sa.Integer),  # its row of the delivery ledger, if it reaches a person
     sa.Index("ix_outbox_due", "state", "due_at"),
+)
+
+# The delivery ledger (alertd.core.delivery): one row per message to one recipient.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.String(36), nullable=False),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("recipient_id", sa.String(64), nullable=False),
+    sa.Column("recipient_name", sa.String(200), nullable=False),
+    sa.Column("recipient_kind", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("about", sa.String(64), nullable=False),
+    sa.Column("drill", sa.Boolean, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("provider_ref", sa.String(64)),
+    sa.Column("created_at", Moment, nullable=False),
+    sa.Column("updated_at", Moment, nullable=False),
+    sa.Index("ix_deliveries_alert", "alert_id", "id"),
+    sa.Index("ix_deliveries_provider_ref", "provider_ref"),
 )
 
 districts = sa.Table(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from alertd.adapters import codec
+from alertd.adapters.db import outbox
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.engine import Database, WriteSession
@@ -28,17 +29,16 @@ from alertd.app.ports import (
     OutboxItem,
     RoomRef,
     SchoolRef,
+    Settlement,
     SiteContext,
 )
-from alertd.core.alert import Alert, AlertEvent
+from alertd.core.alert import Alert, AlertEvent, EventType
 from alertd.core.audit import AuditEntry
-from alertd.core.effect import Effect, SendSms
+from alertd.core.delivery import Delivery
+from alertd.core.effect import Effect
+from alertd.core.notice import DomainEvent
 from alertd.core.routing import Recipient, RecipientKind
 from alertd.core.site import School, Site
-
-# An effect claimed by an instance that died is retried after this. (The embedded default
-# releases its own claims at start-up instead; see Store.release_claims.)
-LEASE = timedelta(seconds=30)
 
 _SELECT_SCHOOL = sa.select(t.schools.c.id, t.schools.c.name).where(
     t.schools.c.id == sa.bindparam("school_id")
@@ -65,7 +65,6 @@ _BUMP_LOG_HEAD = (
     .returning(t.log_head.c.last_event_id)
 )
 _INSERT_EVENTS = sa.insert(t.events)
-_INSERT_OUTBOX = sa.insert(t.outbox)
 _SELECT_RECENT = (
     sa.select(t.alerts.c.body)
     .where(
@@ -80,9 +79,7 @@ _SELECT_RECENT = (
 _SELECT_HEAD = sa.select(t.log_head.c.last_event_id).where(t.log_head.c.id == 1)
 
 
-def _utc(moment: datetime) -> datetime:
-    """Store every moment in UTC; a moment without a zone (from a query string) is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+_ALERT_EVENT_TYPES = sorted(e.value for e in EventType)
 
 
 def _alert_columns(alert: Alert) -> dict[str, Any]:
@@ -93,20 +90,10 @@ def _alert_columns(alert: Alert) -> dict[str, Any]:
         "kind": alert.kind.value,
         "state": alert.state.value,
         "drill": alert.drill,
-        "raised_at": _utc(alert.raised_at),
-        "updated_at": _utc(alert.updated_at),
+        "raised_at": codec.utc(alert.raised_at),
+        "updated_at": codec.utc(alert.updated_at),
         "version": alert.version,
         "body": codec.alert_to_dict(alert),
-    }
-
-
-def _effect_body(effect: Effect) -> dict[str, Any]:
-    return {
-        "alert_id": effect.alert_id,
-        "recipient_id": effect.recipient_id,
-        "to": effect.to,
-        "body": effect.body,
-        "drill": effect.drill,
     }
 
 
@@ -163,7 +150,7 @@ class SqlTransaction:
         def step(conn: Connection) -> list[Alert]:
             rows = conn.execute(
                 _SELECT_RECENT,
-                {"school_id": school_id, "since": _utc(since), "raised_by": raised_by},
+                {"school_id": school_id, "since": codec.utc(since), "raised_by": raised_by},
             )
             return [codec.alert_from_dict(r.body) for r in rows]
 
@@ -171,6 +158,17 @@ class SqlTransaction:
 
     async def audit(self, entries: Sequence[AuditEntry]) -> None:
         await self._session.run(lambda conn: append_audit(conn, entries))
+
+    async def append(self, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
+        if not events:
+            return []
+        return await self._session.run(lambda conn: _append_events(conn, events))
+
+    async def settle_effects(self, settlements: Sequence[Settlement]) -> list[Delivery]:
+        return await self._session.run(lambda conn: outbox.settle_effects(conn, settlements))
+
+    async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        await self._session.run(lambda conn: outbox.save_deliveries(conn, deliveries))
 
     async def record(
         self,
@@ -189,20 +187,7 @@ class SqlTransaction:
                 conn.execute(_UPDATE_ALERT, {"alert_id": alert.id, **_alert_columns(alert)})
             logged = _append_events(conn, events)
             if effects:
-                conn.execute(
-                    _INSERT_OUTBOX,
-                    [
-                        {
-                            "alert_id": e.alert_id,
-                            "effect": type(e).__name__,
-                            "body": _effect_body(e),
-                            "state": "pending",
-                            "attempts": 0,
-                            "due_at": _utc(now),
-                        }
-                        for e in effects
-                    ],
-                )
+                outbox.queue_effects(conn, effects, school_id=alert.school_id, now=now)
             append_audit(conn, audit)
             return logged
 
@@ -212,7 +197,7 @@ class SqlTransaction:
         await self._session.run(lambda conn: save_site(conn, site))
 
 
-def _append_events(conn: Connection, events: Sequence[AlertEvent]) -> list[LoggedEvent]:
+def _append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
     if not events:
         return []
     # The log head's row lock is held until commit: ids are handed out in commit order.
@@ -228,7 +213,7 @@ def _append_events(conn: Connection, events: Sequence[AlertEvent]) -> list[Logge
                 "school_id": item.event.school_id,
                 "type": item.event.type.value,
                 "drill": item.event.drill,
-                "at": _utc(item.event.at),
+                "at": codec.utc(item.event.at),
                 "body": codec.event_body(item.event),
             }
             for item in logged
@@ -267,9 +252,9 @@ class SqlStore:
         if query.drill is not None:
             select = select.where(c.drill == query.drill)
         if query.raised_after is not None:
-            select = select.where(c.raised_at >= _utc(query.raised_after))
+            select = select.where(c.raised_at >= codec.utc(query.raised_after))
         if query.raised_before is not None:
-            select = select.where(c.raised_at < _utc(query.raised_before))
+            select = select.where(c.raised_at < codec.utc(query.raised_before))
         return await self._db.read(
             lambda conn: [codec.alert_from_dict(r.body) for r in conn.execute(select)]
         )
@@ -282,8 +267,13 @@ class SqlStore:
     async def timeline(self, alert_id: str) -> list[LoggedEvent]:
         c = t.events.c
         return await self._logged(
-            sa.select(c.id, c.body).where(c.alert_id == alert_id).order_by(c.id)
+            sa.select(c.id, c.body)
+            .where(c.alert_id == alert_id, c.type.in_(_ALERT_EVENT_TYPES))
+            .order_by(c.id)
         )
+
+    async def deliveries(self, alert_id: str) -> list[Delivery]:
+        return await self._db.read(lambda conn: outbox.deliveries_of(conn, alert_id))
 
     async def read_log(self, query: LogQuery) -> list[LoggedEvent]:
         c = t.events.c
@@ -313,64 +303,13 @@ class SqlStore:
         return await self._db.read(step)
 
     async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
-        c = t.outbox.c
-        now = _utc(now)
-        due = (
-            sa.select(c.id)
-            .where(c.state == "pending", c.due_at <= now)
-            .where(sa.or_(c.lease_until.is_(None), c.lease_until < now))
-            .order_by(c.id)
-            .limit(limit)
-        )
-        if not self._db.is_sqlite:
-            due = due.with_for_update(skip_locked=True)  # several instances share the outbox
-        claim = (
-            sa.update(t.outbox)
-            .where(c.id.in_(due.scalar_subquery()))
-            .values(lease_until=now + LEASE)
-            .returning(c.id, c.body, c.attempts)
-        )
+        lock = not self._db.is_sqlite  # several instances share the outbox
         async with self._db.write() as session:
-            rows = await session.run(lambda conn: conn.execute(claim).all())
-        return [OutboxItem(r.id, SendSms(**r.body), r.attempts) for r in sorted(rows)]
-
-    async def _update_outbox(self, where: sa.ColumnElement[bool], **values: Any) -> None:
-        update = sa.update(t.outbox).where(where).values(**values)
-        async with self._db.write() as session:
-            await session.run(lambda conn: conn.execute(update))
-
-    async def complete_effects(self, item_ids: Sequence[int], *, now: datetime) -> None:
-        await self._update_outbox(
-            t.outbox.c.id.in_(list(item_ids)), state="done", done_at=_utc(now), lease_until=None
-        )
+            return await session.run(lambda conn: outbox.claim_due(conn, now, limit, lock=lock))
 
     async def release_claims(self) -> int:
-        release = (
-            sa.update(t.outbox)
-            .where(t.outbox.c.state == "pending", t.outbox.c.lease_until.is_not(None))
-            .values(lease_until=None)
-        )
         async with self._db.write() as session:
-            return int(await session.run(lambda conn: conn.execute(release).rowcount))
-
-    async def retry_effect(self, item_id: int, *, at: datetime, error: str) -> None:
-        await self._update_outbox(
-            t.outbox.c.id == item_id,
-            due_at=_utc(at),
-            lease_until=None,
-            last_error=error[:500],
-            attempts=t.outbox.c.attempts + 1,
-        )
-
-    async def fail_effect(self, item_id: int, *, now: datetime, error: str) -> None:
-        await self._update_outbox(
-            t.outbox.c.id == item_id,
-            state="failed",
-            done_at=_utc(now),
-            lease_until=None,
-            last_error=error[:500],
-            attempts=t.outbox.c.attempts + 1,
-        )
+            return await session.run(outbox.release_claims)
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute(sa.select(sa.literal(1))).scalar_one())

@@ -27,6 +27,7 @@ from alertd.core.command import (
     Resolve,
     Upgrade,
 )
+from alertd.core.delivery import delivery_view
 from alertd.core.errors import NotFound
 from alertd.core.kind import AlertKind
 from alertd.core.permission import Action, Principal, Verdict, authorize
@@ -140,6 +141,10 @@ async def get_alert(alert_id: AlertId, ctx: Ctx, principal: Who) -> OrjsonRespon
     timeline = await ctx.store.timeline(alert_id)
     body = codec.alert_to_dict(alert)
     body["timeline"] = [codec.logged_to_dict(e) for e in timeline]
+    body["deliveries"] = None
+    if authorize(principal, Action.VIEW_DELIVERIES, alert=alert) is Verdict.ALLOW:
+        deliveries = await ctx.store.deliveries(alert_id)
+        body["deliveries"] = [codec.plain(delivery_view(d)) for d in deliveries]
     return OrjsonResponse(body)
 
 

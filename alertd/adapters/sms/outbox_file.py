@@ -11,6 +11,9 @@ from typing import BinaryIO
 
 import orjson
 
+from alertd.app.ports import Receipt
+from alertd.core.delivery import DeliveryState
+
 
 class SmsOutboxFile:
     """Implements `alertd.app.ports.SmsGateway` by appending one line per text.
@@ -27,7 +30,7 @@ class SmsOutboxFile:
     def path(self) -> Path:
         return self._path
 
-    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> None:
+    async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> Receipt:
         line = {
             "at": datetime.now(UTC).isoformat(),
             "to": to,
@@ -40,6 +43,7 @@ class SmsOutboxFile:
             self._handle = self._path.open("ab")
         self._handle.write(orjson.dumps(line) + b"\n")
         self._handle.flush()
+        return Receipt(DeliveryState.RECORDED)  # written down; nothing was sent anywhere
 
     def close(self) -> None:
         if self._handle is not None:

@@ -34,6 +34,7 @@ SITE_SCHEMA_PATH = "site.schema.json"
 STREAM_ADDRESS = "/v1/stream"
 STREAM_MESSAGES: tuple[type[BaseModel], ...] = (
     v1.AlertEventMessage,
+    v1.NoticeMessage,
     v1.CaughtUpMessage,
     v1.HeartbeatMessage,
 )
@@ -44,10 +45,15 @@ Every message is one JSON object with an integer `id` and a string `type`. The s
 ignores anything the client sends.
 
 **Replay, then live.** Connect with `since=<event id>` (0 for the whole log): the server
-sends every event whose id is greater, in id order (`AlertEventMessage`; its `type` is the
-event type, such as `AlertRaised`), then exactly one `caught_up` (`CaughtUpMessage`;
+sends every event whose id is greater, in id order, then exactly one `caught_up` (`CaughtUpMessage`;
 `replayed` counts the events just sent), then live events as they are committed. Without
 `since` nothing is replayed: `caught_up` comes first, with the id of the head of the log.
+
+**Two kinds of event** share the log and its ids. `AlertEventMessage`: an alert moved
+(its `type` is the event type, such as `AlertRaised`, and `alert` is the alert as it stood
+afterwards). `NoticeMessage`: anything else consoles must learn at once, such as
+`DeliveriesUpdated` (texts about an alert were recorded, sent, delivered or failed). Tell
+them apart by `type`.
 
 **No gap, no duplicate.** Event ids only increase. Every event after `since` that passes the
 `school` filter and the client's permissions is sent exactly once, across the boundary
@@ -70,7 +76,8 @@ is missed and nothing is repeated.
 **Who may listen.** Sign in first (`POST /v1/auth/token`) and pass the bearer token as the
 `access_token` query parameter (browsers may use the session cookie instead). Each client
 gets only the events of alerts it may view: the schools of its role (a dispatcher: those its
-agency covers) and, for staff, their own alerts and campus-wide instructions.
+agency covers) and, for staff, their own alerts and campus-wide instructions; and only the
+notices its role may see (deliveries: responders, drill coordinators and admins).
 """
 
 STREAM_QUERY: Json = {

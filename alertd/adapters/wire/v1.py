@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alertd.core.alert import AlertState, EventType, ResponderStatus
 from alertd.core.command import NOTE_MAX_LENGTH
+from alertd.core.delivery import Channel, DeliveryState
 from alertd.core.kind import AlertKind, Hazard, Severity
+from alertd.core.notice import NoticeType
 
 WIRE_VERSION = 1
 
@@ -134,8 +136,45 @@ class AlertEventMessage(_Out):
     alert: AlertOut = Field(description="the alert as it stood after this event")
 
 
+class NoticeMessage(_Out):
+    """An event that is not an alert transition (a delivery's progress, say). Its `data`
+    holds the payload of its `type`; each client receives only the notices its role may see.
+    """
+
+    id: int = Field(ge=1, description="the event's position in the log; resume with since=id")
+    type: NoticeType
+    alert_id: str | None = Field(description="the alert it concerns, if any")
+    school_id: str | None = Field(description="the school it concerns; null: district-wide")
+    drill: bool
+    at: datetime
+    actor: ActorOut
+    data: dict[str, Any]
+
+
+class DeliveryOut(_Out):
+    """One message to one recipient about the alert, and what became of it."""
+
+    id: int
+    recipient_id: str
+    recipient_name: str
+    recipient_kind: str = Field(description="sro, school_admin, agency ...")
+    channel: Channel
+    address: str = Field(description="the last four digits of the number only")
+    about: str = Field(description="the event the message announced, such as AlertRaised")
+    state: DeliveryState = Field(
+        description="queued, recorded (no provider configured: sent nowhere), sent, "
+        "delivered, undelivered or failed; only delivered means the person was reached"
+    )
+    attempts: int
+    error: str | None
+    updated_at: datetime
+
+
 class AlertDetail(AlertOut):
     timeline: list[AlertEventMessage]
+    deliveries: list[DeliveryOut] | None = Field(
+        description="every message sent about the alert; null when your role may not see them"
+    )
 
 
 class AlertList(_Out):

@@ -1,0 +1,212 @@
+"""The outbox and the delivery ledger, as synchronous steps of a `Connection`.
+
+An effect is queued in the transaction of the command that caused it (`queue_effects`),
+claimed by a relay with a lease (`claim_due`), and settled once it has run
+(`settle_effects`): done, due again, or failed. Effects that reach a person (texts) have a
+row of the delivery ledger, opened as `queued` and moved on by the relay and, later, by the
+provider's reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from alertd.adapters import codec
+from alertd.adapters.db import schema as t
+from alertd.app.ports import OutboxItem, Outcome, Settlement
+from alertd.core.delivery import Channel, Delivery, DeliveryState
+from alertd.core.effect import Effect, SendSms
+
+# An effect claimed by an instance that died is retried after this. (The embedded default
+# releases its own claims at start-up instead; see Store.release_claims.)
+LEASE = timedelta(seconds=30)
+ERROR_MAX_LENGTH = 500
+
+_INSERT_OUTBOX = sa.insert(t.outbox)
+_INSERT_DELIVERY = sa.insert(t.deliveries).returning(
+    t.deliveries.c.id, sort_by_parameter_order=True
+)
+_OUTBOX_ROW = t.outbox.c.id == sa.bindparam("item_id")
+_SETTLE = {
+    Outcome.DONE: sa.update(t.outbox)
+    .where(_OUTBOX_ROW)
+    .values(
+        state="done",
+        done_at=sa.bindparam("now"),
+        lease_until=None,
+        attempts=t.outbox.c.attempts + 1,
+    ),
+    Outcome.RETRY: sa.update(t.outbox)
+    .where(_OUTBOX_ROW)
+    .values(
+        due_at=sa.bindparam("now"),
+        lease_until=None,
+        last_error=sa.bindparam("error"),
+        attempts=t.outbox.c.attempts + 1,
+    ),
+    Outcome.FAILED: sa.update(t.outbox)
+    .where(_OUTBOX_ROW)
+    .values(
+        state="failed",
+        done_at=sa.bindparam("now"),
+        lease_until=None,
+        last_error=sa.bindparam("error"),
+        attempts=t.outbox.c.attempts + 1,
+    ),
+}
+_SAVE_DELIVERY = (
+    sa.update(t.deliveries)
+    .where(t.deliveries.c.id == sa.bindparam("delivery_id"))
+    .values(
+        state=sa.bindparam("state"),
+        attempts=sa.bindparam("attempts"),
+        error=sa.bindparam("error"),
+        provider_ref=sa.bindparam("provider_ref"),
+        updated_at=sa.bindparam("updated_at"),
+    )
+)
+
+
+def queue_effects(
+    conn: Connection, effects: Sequence[Effect], *, school_id: str, now: datetime
+) -> None:
+    """One outbox row per effect, due `now`, and a ledger row (queued) for each text."""
+    texts = [e for e in effects if isinstance(e, SendSms)]
+    delivery_ids: dict[int, int] = {}
+    if texts:
+        rows = [_delivery_columns(e, school_id=school_id, now=now) for e in texts]
+        ids = conn.execute(_INSERT_DELIVERY, rows).scalars().all()
+        delivery_ids = {id(e): d for e, d in zip(texts, ids, strict=True)}
+    outbox_rows = []
+    for effect in effects:
+        name, body = codec.effect_to_row(effect)
+        outbox_rows.append(
+            {
+                "alert_id": effect.alert_id,
+                "effect": name,
+                "body": body,
+                "state": "pending",
+                "attempts": 0,
+                "due_at": codec.utc(now),
+                "delivery_id": delivery_ids.get(id(effect)),
+            }
+        )
+    conn.execute(_INSERT_OUTBOX, outbox_rows)
+
+
+def claim_due(conn: Connection, now: datetime, limit: int, *, lock: bool) -> list[OutboxItem]:
+    """Claim up to `limit` due effects for `LEASE`, oldest first. `lock`: skip rows another
+    instance is claiming at this moment (PostgreSQL's FOR UPDATE SKIP LOCKED)."""
+    c = t.outbox.c
+    now = codec.utc(now)
+    due = (
+        sa.select(c.id)
+        .where(c.state == "pending", c.due_at <= now)
+        .where(sa.or_(c.lease_until.is_(None), c.lease_until < now))
+        .order_by(c.id)
+        .limit(limit)
+    )
+    if lock:
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        sa.update(t.outbox)
+        .where(c.id.in_(due.scalar_subquery()))
+        .values(lease_until=now + LEASE)
+        .returning(c.id, c.effect, c.body, c.attempts, c.delivery_id)
+    )
+    rows = conn.execute(claim).all()
+    return [
+        OutboxItem(r.id, codec.effect_from_row(r.effect, r.body), r.attempts, r.delivery_id)
+        for r in sorted(rows, key=lambda r: r.id)
+    ]
+
+
+def release_claims(conn: Connection) -> int:
+    """Make every claimed, unfinished effect due again; how many."""
+    release = (
+        sa.update(t.outbox)
+        .where(t.outbox.c.state == "pending", t.outbox.c.lease_until.is_not(None))
+        .values(lease_until=None)
+    )
+    return int(conn.execute(release).rowcount)
+
+
+def settle_effects(conn: Connection, settlements: Sequence[Settlement]) -> list[Delivery]:
+    """Record what became of claimed effects; their ledger rows as they stood before."""
+    for settlement in settlements:
+        values: dict[str, Any] = {"item_id": settlement.item.id, "now": codec.utc(settlement.at)}
+        if settlement.outcome is not Outcome.DONE:
+            values["error"] = (settlement.error or "")[:ERROR_MAX_LENGTH]
+        conn.execute(_SETTLE[settlement.outcome], values)
+    ids = [s.item.delivery_id for s in settlements if s.item.delivery_id is not None]
+    if not ids:
+        return []
+    rows = conn.execute(sa.select(t.deliveries).where(t.deliveries.c.id.in_(ids)))
+    return [_delivery(row) for row in rows]
+
+
+def save_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
+    if not deliveries:
+        return
+    rows = [
+        {
+            "delivery_id": d.id,
+            "state": d.state.value,
+            "attempts": d.attempts,
+            "error": d.error,
+            "provider_ref": d.provider_ref,
+            "updated_at": codec.utc(d.updated_at),
+        }
+        for d in deliveries
+    ]
+    conn.execute(_SAVE_DELIVERY, rows)
+
+
+def deliveries_of(conn: Connection, alert_id: str) -> list[Delivery]:
+    c = t.deliveries.c
+    rows = conn.execute(sa.select(t.deliveries).where(c.alert_id == alert_id).order_by(c.id))
+    return [_delivery(row) for row in rows]
+
+
+def _delivery_columns(effect: SendSms, *, school_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "alert_id": effect.alert_id,
+        "school_id": school_id,
+        "recipient_id": effect.recipient_id,
+        "recipient_name": effect.recipient_name,
+        "recipient_kind": effect.recipient_kind,
+        "channel": Channel.SMS.value,
+        "address": effect.to,
+        "about": effect.about,
+        "drill": effect.drill,
+        "state": DeliveryState.QUEUED.value,
+        "attempts": 0,
+        "created_at": codec.utc(now),
+        "updated_at": codec.utc(now),
+    }
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row.id,
+        alert_id=row.alert_id,
+        school_id=row.school_id,
+        recipient_id=row.recipient_id,
+        recipient_name=row.recipient_name,
+        recipient_kind=row.recipient_kind,
+        channel=Channel(row.channel),
+        address=row.address,
+        about=row.about,
+        drill=row.drill,
+        state=DeliveryState(row.state),
+        attempts=row.attempts,
+        error=row.error,
+        created_at=codec.utc(row.created_at),
+        updated_at=codec.utc(row.updated_at),
+        provider_ref=row.provider_ref,
+    )

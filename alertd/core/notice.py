@@ -1,0 +1,46 @@
+"""Notices: the events of the log that are not alert transitions.
+
+The log holds two kinds of event, under one sequence of ids:
+
+- `AlertEvent`: an alert moved (raised, acknowledged, resolved ...). It carries the alert as
+  it stood afterwards.
+- `Notice`: something else that consoles must learn at once and that replays like any
+  event: a text was delivered or failed, a wall button went silent, a camera went offline.
+  It may name an alert (a delivery belongs to one) and a school (a device belongs to one).
+
+Who may see a notice is decided by `alertd.core.permission.authorize_event`, from the
+permission its type needs (`NOTICE_PERMISSION` there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from alertd.core.actor import Actor
+from alertd.core.alert import AlertEvent
+
+
+class NoticeType(StrEnum):
+    # Messages about one alert changed state (see `core.delivery`); one notice per batch.
+    DELIVERIES_UPDATED = "DeliveriesUpdated"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notice. `data` is the type's payload, plain JSON values only."""
+
+    type: NoticeType
+    at: datetime
+    actor: Actor
+    school_id: str | None
+    alert_id: str | None = None
+    drill: bool = False
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Everything the log holds.
+DomainEvent = AlertEvent | Notice
