@@ -28,6 +28,7 @@ from alertd.adapters.ws import stream
 from alertd.app.ports import Clock
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.app.service import AlertService
+from alertd.app.sites import SiteService
 from alertd.core.effect import SendSms
 from alertd.settings import Settings
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         stream_send_timeout_seconds=settings.stream_send_timeout_seconds,
         db=db,
         settings=settings,
+        sites=SiteService(store=store, clock=clock),
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
