@@ -20,6 +20,7 @@ from alertd.adapters.http.deps import HttpContext
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
 from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
+from alertd.adapters.http.web import install_web
 from alertd.adapters.metrics import Metrics
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.wire.site import SiteDocument
@@ -99,6 +100,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version="1",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by adapters/http/web.py from vendored files, not a CDN
+        redoc_url=None,
     )
     app.state.context = HttpContext(
         alerts=service,
@@ -124,6 +127,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     routers = (auth.router, alerts.router, schools.router, devices.router, audit.router)
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)
+    install_web(app, console_dir=settings.console_dir)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
