@@ -35,6 +35,7 @@ def _serve(settings: Settings, *, banner: bool) -> None:
             "\n".join(
                 [
                     "alertd demo is running (embedded: SQLite, in-process bus, SMS outbox)",
+                    f"  Console      {base}/console/  (sign in as dispatcher@demo.alertd)",
                     f"  API docs     {base}/docs",
                     f"  Schools      {base}/v1/schools",
                     f"  Alerts       {base}/v1/alerts",
