@@ -1,6 +1,6 @@
 """Browser tests: Playwright for Python driving Debian's Chromium (/usr/bin/chromium).
 
-One Chromium per pytest-xdist worker (session scope); each test gets its own alertd (demo
+One Chromium for the browser tests (module scope, one xdist group); each test gets its own alertd (demo
 district, a fresh SQLite file) served from a thread, and its own browser contexts. Every
 request that does not go to that alertd is aborted and recorded: the console must work with
 no internet, and a test fails if anything tried to leave.
@@ -28,7 +28,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, and every browser test in one xdist group (./dev runs --dist loadgroup): the
+# sync API keeps an event loop running in this thread while Chromium is open, which would
+# break the asyncio tests run after it on the same worker. One Chromium per worker that runs
+# the browser tests, closed when they are done.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: ./dev test installs it (apt-get install chromium)")

@@ -9,9 +9,12 @@ from typing import Any
 
 from browser_harness import Api, ServedAlertd, run_axe, screenshot, timed
 from console_pages import TIMEOUT_MS, ConsolePage
+import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from alertd.testing.demo_rooms import room_for
+
+pytestmark = pytest.mark.xdist_group("browser")
 
 LINCOLN, JEFFERSON = "lincoln-hs", "jefferson-es"
 IMDF_FIXTURE = "tests/fixtures/imdf/spbstu-polymap"
