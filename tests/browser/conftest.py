@@ -1,7 +1,8 @@
 """Browser tests: Playwright for Python driving Debian's Chromium (/usr/bin/chromium).
 
-One Chromium for the browser tests (module scope, one xdist group); each test gets its own alertd (demo
-district, a fresh SQLite file) served from a thread, and its own browser contexts. Every
+One Chromium for the browser tests (module scope, one xdist group); each test gets its own
+alertd (demo district, a fresh SQLite file) served from a thread, and its own browser
+contexts. Every
 request that does not go to that alertd is aborted and recorded: the console must work with
 no internet, and a test fails if anything tried to leave.
 """

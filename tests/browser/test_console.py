@@ -7,9 +7,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from browser_harness import Api, ServedAlertd, run_axe, screenshot, timed
 from console_pages import TIMEOUT_MS, ConsolePage
-import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 
 from alertd.testing.demo_rooms import room_for
