@@ -1,10 +1,11 @@
-"""The `alertd` command: demo, serve, db upgrade, site load, audit verify."""
+"""The `alertd` command: demo, serve, db upgrade, site load, site import-imdf, audit verify."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def _serve(settings: Settings, *, banner: bool) -> None:
             "\n".join(
                 [
                     "alertd demo is running (embedded: SQLite, in-process bus, SMS outbox)",
+                    f"  Console      {base}/console/  (sign in as dispatcher@demo.alertd)",
                     f"  API docs     {base}/docs",
                     f"  Schools      {base}/v1/schools",
                     f"  Alerts       {base}/v1/alerts",
@@ -83,6 +85,52 @@ def _load_site(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _import_imdf(settings: Settings, args: argparse.Namespace) -> int:
+    """Replace one school's floor plans with an IMDF archive; 0 if imported, 1 if refused."""
+    from alertd.adapters.imdf.archive import read_archive
+    from alertd.adapters.imdf.reader import read_imdf
+    from alertd.adapters.imdf.writer import imdf_id
+    from alertd.core.errors import AlertdError
+    from alertd.core.site import ReplaceFloorPlans
+    from alertd.main import create_app
+
+    path: Path = args.path
+    app = create_app(settings)
+    ctx = app.state.context
+
+    async def run() -> tuple[dict[str, int], tuple[str, ...]]:
+        try:
+            existing = await ctx.store.school(args.school_id)
+            plan = read_imdf(
+                read_archive(path), school_id=args.school_id, existing=existing, imdf_id=imdf_id
+            )
+            command = ReplaceFloorPlans(
+                school_id=args.school_id,
+                school_name=args.school_name,
+                buildings=plan.buildings,
+                district_id=args.district_id,
+                timezone=args.timezone,
+            )
+            detail = {"imdf": path.name, **plan.counts}
+            await ctx.sites.replace_floor_plans(command, principal=None, detail=detail)
+            return plan.counts, plan.skipped
+        finally:
+            await ctx.db.dispose()
+
+    try:
+        counts, skipped = asyncio.run(run())
+    except AlertdError as error:
+        print(f"refused, nothing changed: {error.message}", file=sys.stderr)
+        return 1
+    print(
+        f"imported {path} into {args.school_id}: {counts['buildings']} buildings, "
+        f"{counts['levels']} levels, {counts['units']} units"
+    )
+    for line in skipped:
+        print(f"  skipped {line}")
+    return 0
+
+
 def _verify_audit(settings: Settings) -> int:
     """Recompute the audit chain: 0 if it holds, 1 (naming the first bad entry) if not,
     2 if the database was never migrated."""
@@ -109,6 +157,12 @@ def _verify_audit(settings: Settings) -> int:
     return 1
 
 
+def _site_ident(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", value):
+        raise argparse.ArgumentTypeError("lowercase letters, digits and dashes, at most 64")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertd", description="School emergency alerting.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,10 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         "upgrade", help="apply migrations"
     )
     site = commands.add_parser("site", help="site documents")
-    site_load = site.add_subparsers(dest="site_command", required=True).add_parser(
-        "load", help="create or replace schools from a site file"
-    )
+    site_commands = site.add_subparsers(dest="site_command", required=True)
+    site_load = site_commands.add_parser("load", help="create or replace schools from a site file")
     site_load.add_argument("file", type=Path)
+    imdf = site_commands.add_parser(
+        "import-imdf",
+        help="create or replace one school's buildings, floors and rooms from an IMDF archive",
+    )
+    imdf.add_argument("path", type=Path, help="a .zip, or a folder with manifest.json")
+    imdf.add_argument("--school-id", required=True, type=_site_ident)
+    imdf.add_argument("--school-name", required=True)
+    imdf.add_argument(
+        "--district-id", type=_site_ident, help="for a new school (default: the only one)"
+    )
+    imdf.add_argument("--timezone", default="UTC", help="for a new school (IANA name)")
     audit = commands.add_parser("audit", help="the audit trail")
     audit.add_subparsers(dest="audit_command", required=True).add_parser(
         "verify", help="check the audit trail's hash chain; exit 1 if it was tampered with"
@@ -154,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "db":
         _upgrade(settings)
         print(f"database at {migrate.current_revision(settings.resolved_database_url())}")
+    elif args.command == "site" and args.site_command == "import-imdf":
+        return _import_imdf(settings, args)
     elif args.command == "site":
         return _load_site(settings, args.file)
     elif args.command == "audit":

@@ -20,6 +20,7 @@ from alertd.adapters.http.deps import HttpContext
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
 from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
+from alertd.adapters.http.web import install_web
 from alertd.adapters.metrics import Metrics
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.wire.site import SiteDocument
@@ -28,6 +29,7 @@ from alertd.adapters.ws import stream
 from alertd.app.ports import Clock
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.app.service import AlertService
+from alertd.app.sites import SiteService
 from alertd.core.effect import SendSms
 from alertd.settings import Settings
 
@@ -98,6 +100,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version="1",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by adapters/http/web.py from vendored files, not a CDN
+        redoc_url=None,
     )
     app.state.context = HttpContext(
         alerts=service,
@@ -110,6 +114,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         stream_send_timeout_seconds=settings.stream_send_timeout_seconds,
         db=db,
         settings=settings,
+        sites=SiteService(store=store, clock=clock),
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -122,6 +127,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     routers = (auth.router, alerts.router, schools.router, devices.router, audit.router)
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)
+    install_web(app, console_dir=settings.console_dir)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         default=10, ge=0, description="A repeat press (same person/device, room, kind) joins."
     )
 
+    console_dir: Path | None = Field(
+        default=None,
+        description="The dispatch console's files; default: dispatch_console/ of the checkout.",
+    )
+
     def placeholder_secrets(self) -> list[str]:
         """The settings still at their placeholder values (refused outside dev mode)."""
         return (

@@ -261,6 +261,31 @@ def make_building(
     return {"id": building_id, "name": name, "floors": out_floors}
 
 
+def add_cameras(floor: Json) -> None:
+    """Two corridor cameras on a floor, each covering the corridor's half and the rooms
+    along it (positions only: video sources come with the cameras work)."""
+    rooms = {r["id"]: r for r in floor["rooms"]}
+    corridor = next(r for r in floor["rooms"] if r["type"] == "corridor")
+    x0, y0, x1, y1 = bounds(ring_of(corridor["geometry"]))
+    middle = (x0 + x1) / 2
+    for index, (name, lo, hi) in enumerate(
+        (("West corridor", x0, middle), ("East corridor", middle, x1)), start=1
+    ):
+        covered = [corridor["id"]] + [
+            room_id
+            for room_id, r in rooms.items()
+            if r["type"] != "corridor" and lo <= sum(bounds(ring_of(r["geometry"]))[0::2]) / 2 < hi
+        ]
+        floor.setdefault("cameras", []).append(
+            {
+                "id": f"{floor['id']}-cam-{index}",
+                "name": f"{name} camera, {floor['name']}",
+                "position": [round((lo + hi) / 2, 7), round((y0 + y1) / 2, 7)],
+                "room_ids": covered,
+            }
+        )
+
+
 def build_document() -> Json:
     """Assemble the whole site document."""
     lincoln_a = make_building(
@@ -293,6 +318,7 @@ def build_document() -> Json:
         slot_m=9.0,
         row_m=8.0,
     )  # ~2 km NE
+    add_cameras(lincoln_a["floors"][0])
     both = ["lincoln-hs", "jefferson-es"]
     return {
         "version": 1,

@@ -25,7 +25,8 @@ from alertd.core.effect import EFFECT_TYPES, Effect
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.notice import DomainEvent, Notice, NoticeType
 from alertd.core.routing import RecipientKind
-from alertd.core.site import Building, Contact, Floor, Room, RoomType, School
+from alertd.core.site import Building, Camera, Contact, Floor, Room, RoomType, School
+from alertd.core.source import AlertSource
 
 Json = dict[str, Any]
 
@@ -72,6 +73,7 @@ def alert_to_dict(alert: Alert) -> Json:
             for r in alert.responders
         ],
         "cancel_reason": alert.cancel_reason,
+        "source": alert.source.value,
     }
 
 
@@ -95,6 +97,8 @@ def alert_from_dict(data: Json) -> Alert:
             for r in data["responders"]
         ),
         cancel_reason=data["cancel_reason"],
+        # Alerts stored before sources were recorded came through the API.
+        source=AlertSource(data.get("source", AlertSource.API.value)),
     )
 
 
@@ -195,6 +199,15 @@ def school_to_dict(school: School) -> Json:
                             }
                             for r in f.rooms
                         ],
+                        "cameras": [
+                            {
+                                "id": c.id,
+                                "name": c.name,
+                                "position": list(c.position),
+                                "room_ids": list(c.room_ids),
+                            }
+                            for c in f.cameras
+                        ],
                     }
                     for f in b.floors
                 ],
@@ -230,6 +243,10 @@ def school_from_dict(data: Json, *, district_id: str) -> School:
                                 r["id"], r["number"], r["name"], RoomType(r["type"]), r["geometry"]
                             )
                             for r in f["rooms"]
+                        ),
+                        tuple(
+                            Camera(c["id"], c["name"], tuple(c["position"]), tuple(c["room_ids"]))
+                            for c in f.get("cameras", ())
                         ),
                     )
                     for f in b["floors"]

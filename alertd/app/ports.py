@@ -173,6 +173,17 @@ class Transaction(Protocol):
         """Create or replace the site's schools. Raises ValidationFailed if one of its room
         ids already belongs to another school."""
 
+    async def get_school(self, school_id: str) -> School | None:
+        """The school as it stands, or None."""
+
+    async def sole_district(self) -> str | None:
+        """The id of the only district, None when there are none or several."""
+
+    async def save_school(self, school: School) -> None:
+        """Create or replace one school (its district row too) and its rooms; its contacts
+        and the agencies covering it are left as they are. Raises ValidationFailed if one of
+        its room ids already belongs to another school."""
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...

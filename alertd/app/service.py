@@ -181,6 +181,10 @@ class AlertService:
             verdict = authorize(principal, Action.RAISE_DRILL, school_id=command.school_id)
             if verdict is not Verdict.ALLOW:
                 raise Forbidden("only drill coordinators and admins run drills")
+        if principal.source is not None:
+            command = replace(command, source=principal.source)  # a device is what it is
+        elif command.source is not None and command.source.is_device:
+            raise Forbidden(f"only a signed {command.source.value} device raises as one")
         if principal.role is Role.DEVICE and principal.room_id is not None:
             # A wall button speaks for its own room only: nobody can pose as another room's.
             if command.room_id not in (None, principal.room_id):

@@ -10,6 +10,7 @@ from typing import Any
 
 from alertd.core.actor import Actor
 from alertd.core.kind import AlertKind, Hazard, Severity
+from alertd.core.source import AlertSource
 
 
 class AlertState(StrEnum):
@@ -60,6 +61,7 @@ class Alert:
     hazard: Hazard | None = None
     responders: tuple[Responder, ...] = ()
     cancel_reason: str | None = None
+    source: AlertSource = AlertSource.API  # what it was raised from: app, wall button ...
 
     def responder(self, actor_id: str) -> Responder | None:
         return next((r for r in self.responders if r.actor.id == actor_id), None)

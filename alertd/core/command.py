@@ -8,6 +8,7 @@ from enum import StrEnum
 from alertd.core.alert import ResponderStatus
 from alertd.core.errors import ValidationFailed
 from alertd.core.kind import AlertKind, Hazard, policy_of
+from alertd.core.source import AlertSource
 
 NOTE_MAX_LENGTH = 2000
 
@@ -62,6 +63,7 @@ class RaiseAlert:
     drill: bool = False
     destination: str | None = None
     hazard: Hazard | None = None
+    source: AlertSource | None = None  # None: "api"; a device's is set from its kind
 
     def normalize(self) -> RaiseAlert:
         destination, hazard = check_kind_details(
@@ -75,6 +77,7 @@ class RaiseAlert:
             drill=self.drill,
             destination=destination,
             hazard=hazard,
+            source=self.source,
         )
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 from alertd.core.actor import Actor, ActorKind
 from alertd.core.errors import ValidationFailed
 from alertd.core.permission import Principal, Role
+from alertd.core.source import AlertSource
 
 
 class DeviceKind(StrEnum):
@@ -52,6 +53,7 @@ class Device:
             role=Role.DEVICE,
             school_ids=frozenset({self.school_id}),
             room_id=self.room_id,
+            source=AlertSource(self.kind.value),
         )
 
 

@@ -41,6 +41,7 @@ from alertd.core.effect import Effect
 from alertd.core.errors import IllegalTransition, ValidationFailed
 from alertd.core.kind import Scope, policy_of
 from alertd.core.routing import Audience, effects_for
+from alertd.core.source import AlertSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ def raise_alert(
         version=1,
         destination=command.destination,
         hazard=command.hazard,
+        source=command.source or AlertSource.API,
     )
     event = AlertEvent(EventType.ALERT_RAISED, alert, actor, now, command.note)
     return Decision(alert, (event,), effects_for(event, audience))

@@ -17,6 +17,7 @@ from alertd.core.actor import Actor
 from alertd.core.alert import Alert, AlertEvent
 from alertd.core.kind import AlertKind, Scope, policy_of
 from alertd.core.notice import DomainEvent, NoticeType
+from alertd.core.source import AlertSource
 
 
 class Role(StrEnum):
@@ -112,6 +113,7 @@ class Principal:
     role: Role
     school_ids: frozenset[str] | None
     room_id: str | None = None  # a wall button is bound to one room
+    source: AlertSource | None = None  # a device raises as its kind; people state theirs
 
     def covers(self, school_id: str) -> bool:
         return self.school_ids is None or school_id in self.school_ids

@@ -6,7 +6,7 @@ Geometry is GeoJSON (WGS84 lon/lat, as in IMDF) and is carried, never interprete
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -41,12 +41,23 @@ class Room:
 
 
 @dataclass(frozen=True, slots=True)
+class Camera:
+    """A camera on a floor: where it is, and the rooms it covers (video comes later)."""
+
+    id: str
+    name: str
+    position: tuple[float, float]  # longitude, latitude (WGS84)
+    room_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Floor:
     id: str
     name: str
     ordinal: int
     outline: GeoJson
     rooms: tuple[Room, ...]
+    cameras: tuple[Camera, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +137,34 @@ def recipients_of(school: School, agencies: tuple[Agency, ...]) -> tuple[Recipie
         if school.id in a.school_ids
     ]
     return tuple(recipients)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceFloorPlans:
+    """Create or replace one school's buildings, floors and rooms (an IMDF import, say).
+
+    An existing school keeps its district, time zone, address and contacts; a new one takes
+    `district_id` and `timezone`.
+    """
+
+    school_id: str
+    school_name: str
+    buildings: tuple[Building, ...]
+    district_id: str | None = None
+    timezone: str = "UTC"
+
+
+def with_floor_plans(
+    existing: School | None, command: ReplaceFloorPlans, *, district_id: str
+) -> School:
+    """The school after `command`: everything it had, but the name and the buildings."""
+    if existing is not None:
+        return replace(existing, name=command.school_name, buildings=command.buildings)
+    return School(
+        id=command.school_id,
+        name=command.school_name,
+        district_id=district_id,
+        timezone=command.timezone,
+        address=None,
+        buildings=command.buildings,
+    )

@@ -152,6 +152,7 @@ async def test_a_wall_button_raises_a_lockdown_for_its_room(app: FastAPI, button
     # The body was read to check the signature, and still parsed by the route.
     assert (alert["kind"], alert["school_id"], alert["room_id"]) == ("lockdown", LINCOLN, ROOM)
     assert alert["raised_by"]["id"] == "device:btn-101"
+    assert alert["source"] == "wall_button"  # from its signed identity, not from the body
     assert await alert_count(app) == 1
 
 

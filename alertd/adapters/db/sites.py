@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from alertd.adapters import codec
 from alertd.adapters.db import schema as t
 from alertd.core.errors import ValidationFailed
-from alertd.core.site import Site, place_label, recipients_of
+from alertd.core.site import School, Site, place_label, recipients_of
 
 
 @cache
@@ -40,45 +40,68 @@ def save_site(conn: Connection, site: Site) -> None:
                 [{"agency_id": agency.id, "school_id": s} for s in sorted(agency.school_ids)],
             )
     for school in site.schools:
-        places = school.places()
-        taken = conn.execute(
-            sa.select(t.rooms.c.id, t.rooms.c.school_id).where(
-                t.rooms.c.id.in_([room.id for _b, _f, room in places]),
-                t.rooms.c.school_id != school.id,
-            )
-        ).first()
-        if taken is not None:
-            raise ValidationFailed(
-                "schools", f"room id {taken.id!r} already belongs to school {taken.school_id!r}"
-            )
-        values = {
-            "name": school.name,
-            "district_id": site.district.id,
-            "doc": codec.school_to_dict(school),
-        }
-        conn.execute(
-            insert_for(dialect, t.schools)
-            .values(id=school.id, **values)
-            .on_conflict_do_update(index_elements=["id"], set_=values)
-        )
-        for table in (t.rooms, t.recipients):
-            conn.execute(sa.delete(table).where(table.c.school_id == school.id))
-        if places:
-            conn.execute(
-                sa.insert(t.rooms),
-                [
-                    {
-                        "id": room.id,
-                        "school_id": school.id,
-                        "floor_id": floor.id,
-                        "label": place_label(school, room.id) or room.name,
-                    }
-                    for _building, floor, room in places
-                ],
-            )
+        save_school_rows(conn, school)
+        conn.execute(sa.delete(t.recipients).where(t.recipients.c.school_id == school.id))
         people = [
             {"school_id": school.id, "id": r.id, "name": r.name, "kind": r.kind.value, "sms": r.sms}
             for r in recipients_of(school, site.agencies)
         ]
         if people:
             conn.execute(sa.insert(t.recipients), people)
+
+
+def save_school_rows(conn: Connection, school: School) -> None:
+    """Create or replace the school's row and its rooms (not its recipients).
+
+    Raises ValidationFailed if one of its room ids already belongs to another school.
+    """
+    places = school.places()
+    taken = conn.execute(
+        sa.select(t.rooms.c.id, t.rooms.c.school_id).where(
+            t.rooms.c.id.in_([room.id for _b, _f, room in places]),
+            t.rooms.c.school_id != school.id,
+        )
+    ).first()
+    if taken is not None:
+        raise ValidationFailed(
+            "schools", f"room id {taken.id!r} already belongs to school {taken.school_id!r}"
+        )
+    values = {
+        "name": school.name,
+        "district_id": school.district_id,
+        "doc": codec.school_to_dict(school),
+    }
+    conn.execute(
+        insert_for(conn.dialect.name, t.schools)
+        .values(id=school.id, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+    conn.execute(sa.delete(t.rooms).where(t.rooms.c.school_id == school.id))
+    if places:
+        conn.execute(
+            sa.insert(t.rooms),
+            [
+                {
+                    "id": room.id,
+                    "school_id": school.id,
+                    "floor_id": floor.id,
+                    "label": place_label(school, room.id) or room.name,
+                }
+                for _building, floor, room in places
+            ],
+        )
+
+
+def save_school(conn: Connection, school: School) -> None:
+    """Create or replace one school and its rooms; its district row is made if missing."""
+    conn.execute(
+        insert_for(conn.dialect.name, t.districts)
+        .values(id=school.district_id, name=school.district_id)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    save_school_rows(conn, school)
+
+
+def sole_district(conn: Connection) -> str | None:
+    ids = conn.execute(sa.select(t.districts.c.id).limit(2)).scalars().all()
+    return ids[0] if len(ids) == 1 else None

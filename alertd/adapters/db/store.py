@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from alertd.adapters import codec
-from alertd.adapters.db import outbox
+from alertd.adapters.db import outbox, sites
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.engine import Database, WriteSession
@@ -196,6 +196,15 @@ class SqlTransaction:
     async def save_site(self, site: Site) -> None:
         await self._session.run(lambda conn: save_site(conn, site))
 
+    async def get_school(self, school_id: str) -> School | None:
+        return await self._session.run(lambda conn: _school(conn, school_id))
+
+    async def sole_district(self) -> str | None:
+        return await self._session.run(sites.sole_district)
+
+    async def save_school(self, school: School) -> None:
+        await self._session.run(lambda conn: sites.save_school(conn, school))
+
 
 def _append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
     if not events:
@@ -220,6 +229,13 @@ def _append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[Logg
         ],
     )
     return logged
+
+
+def _school(conn: Connection, school_id: str) -> School | None:
+    row = conn.execute(
+        sa.select(t.schools.c.doc, t.schools.c.district_id).where(t.schools.c.id == school_id)
+    ).first()
+    return codec.school_from_dict(row.doc, district_id=row.district_id) if row else None
 
 
 class SqlStore:
@@ -292,15 +308,7 @@ class SqlStore:
         )
 
     async def school(self, school_id: str) -> School | None:
-        def step(conn: Connection) -> School | None:
-            row = conn.execute(
-                sa.select(t.schools.c.doc, t.schools.c.district_id).where(
-                    t.schools.c.id == school_id
-                )
-            ).first()
-            return codec.school_from_dict(row.doc, district_id=row.district_id) if row else None
-
-        return await self._db.read(step)
+        return await self._db.read(lambda conn: _school(conn, school_id))
 
     async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
         lock = not self._db.is_sqlite  # several instances share the outbox

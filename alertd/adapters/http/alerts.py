@@ -81,6 +81,7 @@ async def raise_alert(
         drill=body.drill,
         destination=body.destination,
         hazard=body.hazard,
+        source=body.source,
     )
     raised = await ctx.alerts.raise_alert(
         command,

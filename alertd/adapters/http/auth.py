@@ -3,6 +3,7 @@ the TOTP second factor, and the authenticators `current_principal` tries.
 
     POST /v1/auth/token         OAuth2 form; grant_type password (default) or refresh_token
     POST /v1/auth/session       console sign-in: HttpOnly session cookie + CSRF token
+    GET  /v1/auth/me            who is signed in (the console shows it)
     POST /v1/auth/logout        clears the cookies; revokes a refresh token if one is sent
     POST /v1/auth/totp          enrol in the second factor (dispatchers and admins)
     POST /v1/auth/totp/confirm  turn it on with a first valid code
@@ -40,7 +41,7 @@ from alertd.adapters.auth.users import (
 )
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.http import second_factor, users
-from alertd.adapters.http.deps import Ctx, HttpContext
+from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.login import (
     TokenAnswer,
     check_login,
@@ -192,6 +193,19 @@ async def open_session(request: Request, ctx: Ctx) -> Response:
             name, value, max_age=max_age, httponly=http_only, secure=secure, samesite="strict"
         )
     return response
+
+
+@router.get("/auth/me", summary="Who is signed in: name, role and schools")
+async def whoami(principal: Who) -> Response:
+    schools = sorted(principal.school_ids) if principal.school_ids is not None else None
+    return json_answer(
+        {
+            "id": principal.actor.id,
+            "name": principal.actor.name,
+            "role": principal.role.value,
+            "school_ids": schools,
+        }
+    )
 
 
 @router.post("/auth/logout", status_code=204, summary="Sign out: clear cookies, revoke a token")

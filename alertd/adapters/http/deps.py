@@ -19,6 +19,7 @@ from alertd.adapters.db.engine import Database
 from alertd.adapters.metrics import Metrics
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.service import AlertService
+from alertd.app.sites import SiteService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
 from alertd.settings import Settings
@@ -38,6 +39,7 @@ class HttpContext:
     stream_send_timeout_seconds: float
     db: Database  # for the adapters that keep their own tables (auth, devices, audit)
     settings: Settings
+    sites: SiteService
     authenticators: Sequence[Authenticator] = ()
 
 

@@ -1,15 +1,17 @@
-"""/v1/schools and /v1/sites: the site tree, its IMDF export, and loading site documents."""
+"""/v1/schools and /v1/sites: the site tree, its IMDF archive, and loading site documents."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from starlette.responses import Response
 
 from alertd.adapters import codec
 from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.response import OrjsonResponse
+from alertd.adapters.imdf.archive import write_archive
+from alertd.adapters.imdf.writer import imdf_documents
 from alertd.adapters.wire import v1
 from alertd.adapters.wire.site import SiteDocument
 from alertd.app.service import require
@@ -56,11 +58,25 @@ async def school_tree(school_id: SchoolId, ctx: Ctx, principal: Who) -> OrjsonRe
 
 @router.get(
     "/schools/{school_id}/imdf",
-    responses=_NOT_FOUND,
-    summary="The school as an IMDF FeatureCollection (venue, building, level, unit)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/zip": {}},
+            "description": "an IMDF archive: manifest.json, address, venue, building, "
+            "footprint, level and unit .geojson files",
+        },
+        **_NOT_FOUND,
+    },
+    summary="The school's floor plans as an IMDF archive (zip)",
 )
-async def school_imdf(school_id: SchoolId, ctx: Ctx, principal: Who) -> OrjsonResponse:
-    return OrjsonResponse(imdf_features(await _school(ctx, school_id, principal)))
+async def school_imdf(school_id: SchoolId, ctx: Ctx, principal: Who) -> Response:
+    school = await _school(ctx, school_id, principal)
+    archive = write_archive(imdf_documents(school, now=ctx.clock.now()))
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{school.id}-imdf.zip"'},
+    )
 
 
 @router.post(
@@ -90,79 +106,3 @@ def site_tree(school: School) -> dict[str, Any]:
                 room["floor"] = floor["id"]
                 room["building"] = building["id"]
     return tree
-
-
-# IMDF unit categories for our room types (IMDF 1.0 "unit" category list).
-_IMDF_UNIT = {
-    "classroom": "classroom",
-    "lab": "laboratory",
-    "office": "office",
-    "gym": "fitnessroom",
-    "cafeteria": "foodservice",
-    "library": "library",
-    "auditorium": "auditorium",
-    "restroom": "restroom",
-    "corridor": "walkway",
-    "stairwell": "stairs",
-    "nurse": "firstaid",
-    "storage": "storage",
-    "other": "room",
-}
-
-_IMDF_NAMESPACE = uuid.UUID("6f1f0c4e-5f2b-4a8e-9a61-1c3d2b7e9a10")
-
-
-def _imdf_id(ident: str) -> str:
-    """IMDF ids are UUIDs; ours are slugs, so derive a stable UUID from each."""
-    return str(uuid.uuid5(_IMDF_NAMESPACE, ident))
-
-
-def imdf_features(school: School) -> dict[str, Any]:
-    venue_id = _imdf_id(school.id)
-    features: list[dict[str, Any]] = [
-        _feature(venue_id, "venue", None, {"category": "education", "name": {"en": school.name}})
-    ]
-    for building in school.buildings:
-        building_id = _imdf_id(building.id)
-        features.append(
-            _feature(
-                building_id,
-                "building",
-                None,
-                {"name": {"en": building.name}, "category": "unspecified"},
-            )
-        )
-        for floor in building.floors:
-            level_id = _imdf_id(floor.id)
-            level = {
-                "name": {"en": floor.name},
-                "short_name": {"en": str(floor.ordinal + 1)},
-                "ordinal": floor.ordinal,
-                "category": "unspecified",
-                "outdoor": False,
-                "building_ids": [building_id],
-                "alertd_id": floor.id,
-            }
-            features.append(_feature(level_id, "level", floor.outline, level))
-            for room in floor.rooms:
-                unit = {
-                    "category": _IMDF_UNIT[room.type.value],
-                    "name": {"en": room.name},
-                    "alt_name": {"en": room.number},
-                    "level_id": level_id,
-                    "alertd_id": room.id,
-                }
-                features.append(_feature(_imdf_id(room.id), "unit", room.geometry, unit))
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _feature(
-    ident: str, feature_type: str, geometry: Any, properties: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "id": ident,
-        "type": "Feature",
-        "feature_type": feature_type,
-        "geometry": dict(geometry) if geometry is not None else None,
-        "properties": properties,
-    }

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The interactive docs (/docs) load Swagger UI from a CDN; everything else is JSON and may
-# load nothing at all.
+# The interactive docs (/docs) are Swagger UI, served from this server (vendored); FastAPI's
+# page starts it with an inline script. Nothing is loaded from anywhere else.
 _DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: "
-    "https://fastapi.tiangolo.com; connect-src 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
+# The console: its own modules and styles only, no inline code; it talks to this server over
+# HTTP and the stream's WebSocket (named explicitly: older browsers do not let 'self' cover ws).
+_CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; connect-src 'self'{sockets}"
 )
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_DOCS_PAGES = ("/docs", "/docs/oauth2-redirect")
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
 class ConfigurationError(Exception):
     """The settings are unsafe to run with; the message says which and how to fix it."""
+
+
+def _console_csp(scope: Scope) -> bytes:
+    host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+    sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host) else ""
+    return _CONSOLE_CSP.format(sockets=sockets).encode()
 
 
 class SecurityHeaders:
@@ -30,16 +46,23 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"] in ("/docs", "/redoc", "/docs/oauth2-redirect")
+        path: str = scope["path"]
+        console = path == "/console" or path.startswith("/console/")
+        if console:
+            policy = _console_csp(scope)
+        else:
+            policy = (_DOCS_CSP if path in _DOCS_PAGES else _API_CSP).encode()
         extra = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"),
-            (b"content-security-policy", (_DOCS_CSP if docs else _API_CSP).encode()),
+            (b"content-security-policy", policy),
             (b"cross-origin-opener-policy", b"same-origin"),
         ]
-        if scope["path"].startswith("/v1/"):
+        if path.startswith("/v1/"):
             extra.append((b"cache-control", b"no-store"))
+        elif console:
+            extra.append((b"cache-control", b"no-cache"))  # revalidate: updates apply at once
         if self.hsts:
             extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
 

@@ -14,6 +14,7 @@ from alertd.core.routing import RecipientKind
 from alertd.core.site import (
     Agency,
     Building,
+    Camera,
     Contact,
     District,
     Floor,
@@ -74,12 +75,40 @@ class RoomIn(_Strict):
     geometry: PolygonIn
 
 
+class CameraIn(_Strict):
+    """A camera on this floor. Video sources come with the cameras work; this places it."""
+
+    id: str = SiteIdent
+    name: str = Field(min_length=1, max_length=120)
+    position: list[float] = Field(
+        min_length=2, max_length=2, description="[longitude, latitude] in WGS84"
+    )
+    room_ids: list[str] = Field(default=[], description="the rooms of this floor it covers")
+
+    @model_validator(mode="after")
+    def _position_in_wgs84(self) -> CameraIn:
+        lon, lat = self.position
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError("position is [longitude, latitude] in WGS84")
+        return self
+
+
 class FloorIn(_Strict):
     id: str = SiteIdent
     name: str = Field(min_length=1, max_length=120)
     ordinal: int = Field(ge=-10, le=200, description="0 is the ground floor (IMDF level ordinal)")
     outline: PolygonIn
     rooms: list[RoomIn]
+    cameras: list[CameraIn] = []
+
+    @model_validator(mode="after")
+    def _cameras_cover_rooms_of_this_floor(self) -> FloorIn:
+        rooms = {room.id for room in self.rooms}
+        for camera in self.cameras:
+            unknown = sorted(set(camera.room_ids) - rooms)
+            if unknown:
+                raise ValueError(f"camera {camera.id!r} covers rooms not on this floor: {unknown}")
+        return self
 
 
 class BuildingIn(_Strict):
@@ -156,6 +185,7 @@ def _ids_of(school: SchoolIn) -> list[str]:
         for floor in building.floors:
             ids.append(floor.id)
             ids.extend(room.id for room in floor.rooms)
+            ids.extend(camera.id for camera in floor.cameras)
     return ids
 
 
@@ -182,6 +212,10 @@ def _school(school: SchoolIn, district_id: str) -> School:
                         tuple(
                             Room(r.id, r.number, r.name, r.type, r.geometry.model_dump())
                             for r in f.rooms
+                        ),
+                        tuple(
+                            Camera(c.id, c.name, (c.position[0], c.position[1]), tuple(c.room_ids))
+                            for c in f.cameras
                         ),
                     )
                     for f in b.floors

@@ -17,6 +17,7 @@ from alertd.core.command import NOTE_MAX_LENGTH
 from alertd.core.delivery import Channel, DeliveryState
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.notice import NoticeType
+from alertd.core.source import AlertSource
 
 WIRE_VERSION = 1
 
@@ -64,6 +65,11 @@ class RaiseAlertIn(_In):
     drill: bool = False
     destination: str | None = Field(default=None, max_length=200, description="evacuate only")
     hazard: Hazard | None = Field(default=None, description="shelter only")
+    source: AlertSource | None = Field(
+        default=None,
+        description="what it is raised from: app, console or api (the default). A signed "
+        "device's alerts are from its kind (wall_button, badge, kiosk); nobody else may claim one.",
+    )
 
 
 class NoteIn(_In):
@@ -119,6 +125,7 @@ class AlertOut(_Out):
     version: int = Field(description="how many events the alert has had")
     responders: list[ResponderOut]
     cancel_reason: str | None
+    source: AlertSource = Field(description="what it was raised from")
 
 
 class AlertEventMessage(_Out):
@@ -228,12 +235,20 @@ class RoomOut(_Out):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon, WGS84 lon/lat")
 
 
+class CameraOut(_Out):
+    id: str
+    name: str
+    position: list[float] = Field(description="[longitude, latitude], WGS84")
+    room_ids: list[str] = Field(description="the rooms of the floor it covers")
+
+
 class FloorOut(_Out):
     id: str
     name: str
     ordinal: int
     outline: dict[str, Any]
     rooms: list[RoomOut]
+    cameras: list[CameraOut]
 
 
 class BuildingOut(_Out):
