@@ -89,6 +89,7 @@ def admin_headers(server: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
+@pytest.mark.timeout(600)  # a minute or so alone; much longer on a busy machine
 def test_no_server_errors_and_responses_match_their_schema(
     server: str, admin_headers: dict[str, str]
 ) -> None:
