@@ -1,21 +1,30 @@
-"""The `alertd` command: demo, serve, db upgrade, site load, audit verify."""
+"""The `alertd` command: demo, serve, db upgrade, site load, audit verify, user create,
+roster import."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from alertd.adapters.db import migrate
 from alertd.adapters.logging_json import configure_logging
-from alertd.core.audit import VerifyResult
+from alertd.core.operator import OPERATOR
+from alertd.core.permission import Role
 from alertd.settings import Settings
 
+if TYPE_CHECKING:
+    from alertd.main import Accounts
+
 logger = logging.getLogger("alertd")
+_PEOPLE_ROLES = {role.value for role in Role} - {Role.DEVICE.value}
 
 
 def _serve(settings: Settings, *, banner: bool) -> None:
@@ -76,37 +85,97 @@ def _load_site(settings: Settings, path: Path) -> int:
     app = create_app(settings)
 
     async def load() -> None:
-        await app.state.context.alerts.load_site(document.to_site())
+        await app.state.context.alerts.load_site(document.to_site(), principal=OPERATOR)
 
     asyncio.run(load())
     print(f"loaded {len(document.schools)} schools from {path}")
     return 0
 
 
-def _verify_audit(settings: Settings) -> int:
-    """Recompute the audit chain: 0 if it holds, 1 (naming the first bad entry) if not,
-    2 if the database was never migrated."""
-    from alertd.adapters.db.audit import verify_chain
+def _verify_audit(settings: Settings, checkpoints: Path | None) -> int:
+    """Recompute the audit chain and hold it against the signed checkpoints: 0 if it holds,
+    1 (naming the first bad entry) if not, 2 if the database was never migrated."""
+    if checkpoints is not None:
+        settings = settings.model_copy(update={"audit_checkpoint_file": checkpoints})
+
+    async def verify(services: Accounts) -> int:
+        checked = await services.audit.verify(principal=OPERATOR, audited=False)
+        result = checked.result
+        where = settings.resolved_audit_checkpoint_file()
+        if not result.ok:
+            at = f"entry {result.bad_id}" if result.bad_id is not None else "a checkpoint"
+            print(f"audit chain broken at {at}: {result.reason}")
+            return 1
+        print(f"audit chain ok: {result.count} entries")
+        if checked.checkpoints:
+            last = checked.last_checkpoint
+            assert last is not None
+            print(
+                f"held against {checked.checkpoints} signed checkpoints in {where} "
+                f"(the last: entry {last.head_id} at {last.at})"
+            )
+        else:
+            print(f"no signed checkpoints in {where}: only the hash chain was checked")
+        return 0
+
+    return _with_accounts(settings, verify)
+
+
+def _with_accounts(settings: Settings, work: Callable[[Accounts], Awaitable[int]]) -> int:
+    """Run `work` on the account services of the configured database (2 if not migrated)."""
+    from alertd.adapters.clock import SystemClock
     from alertd.adapters.db.engine import open_database
+    from alertd.main import account_services
 
     url = settings.resolved_database_url()
     if migrate.current_revision(url) is None:
         print("the database is empty: run `alertd db upgrade` first", file=sys.stderr)
         return 2
 
-    async def verify() -> VerifyResult:
-        db = open_database(url)
+    async def run() -> int:
+        db = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
         try:
-            return await db.read(verify_chain)
+            return await work(account_services(db, settings, SystemClock()))
         finally:
             await db.dispose()
 
-    result = asyncio.run(verify())
-    if result.ok:
-        print(f"audit chain ok: {result.count} entries")
+    return asyncio.run(run())
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    """`alertd user create`: an account made by the operator (the first admin of a fresh
+    database, say). The password is prompted for twice, or read from standard input."""
+    from alertd.core.account import Affiliation
+    from alertd.core.errors import AlertdError
+    from alertd.core.permission import Role
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("the passwords differ; nothing was created", file=sys.stderr)
+            return 1
+    affiliation = Affiliation(Role(args.role), tuple(args.school), args.agency)
+    name = args.name or args.email.split("@", 1)[0]
+
+    async def create(services: Accounts) -> int:
+        try:
+            account = await services.accounts.create(
+                principal=OPERATOR,
+                email=args.email,
+                name=name,
+                affiliation=affiliation,
+                password=password,
+            )
+        except AlertdError as error:
+            field = getattr(error, "field", None)
+            print(f"not created: {field + ': ' if field else ''}{error.message}", file=sys.stderr)
+            return 1
+        print(f"created {account.role.value} {account.email} (id {account.id})")
         return 0
-    print(f"audit chain broken at entry {result.bad_id}: {result.reason}")
-    return 1
+
+    return _with_accounts(settings, create)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,8 +196,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     site_load.add_argument("file", type=Path)
     audit = commands.add_parser("audit", help="the audit trail")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser(
-        "verify", help="check the audit trail's hash chain; exit 1 if it was tampered with"
+    verify = audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify",
+        help="check the audit trail's hash chain against the signed checkpoints; "
+        "exit 1 if it was tampered with",
+    )
+    verify.add_argument(
+        "--checkpoints", type=Path, default=None,
+        help="the checkpoint file (default: ALERTD_AUDIT_CHECKPOINT_FILE)",
+    )
+    user = commands.add_parser("user", help="accounts")
+    user_create = user.add_subparsers(dest="user_command", required=True).add_parser(
+        "create", help="create an account (the first district admin of a fresh database)"
+    )
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--role", required=True, choices=sorted(_PEOPLE_ROLES))
+    user_create.add_argument("--name", default=None, help="default: the e-mail's local part")
+    user_create.add_argument(
+        "--school", action="append", default=[], help="a school id (repeat for several)"
+    )
+    user_create.add_argument("--agency", default=None, help="a dispatcher's agency id")
+    user_create.add_argument(
+        "--password-stdin", action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
     )
     args = parser.parse_args(argv)
 
@@ -157,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "site":
         return _load_site(settings, args.file)
     elif args.command == "audit":
-        return _verify_audit(settings)
+        return _verify_audit(settings, args.checkpoints)
+    elif args.command == "user":
+        return _create_user(settings, args)
     return 0
 
 

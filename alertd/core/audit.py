@@ -50,11 +50,12 @@ class AuditEntry:
         subject: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        """What `principal` did, as an entry (its actor id and role filed with it)."""
+        """What `principal` did, as an entry (its actor's id and role filed with it: the
+        operator's actor files as "operator", not as the role it acts with)."""
         return cls(
             at=at,
             actor_id=principal.actor.id,
-            actor_role=principal.role.value,
+            actor_role=principal.actor.role,
             action=action,
             school_id=school_id,
             subject=subject,
