@@ -208,9 +208,15 @@ class SignInService:
         return await self._signed_in(account, refresh)
 
     async def refuse(
-        self, username: str, account: Account | None, *, reason: str, field: str | None = None
+        self,
+        username: str,
+        account: Account | None,
+        *,
+        reason: str,
+        field: str | None = None,
+        message: str = WRONG_CREDENTIALS,
     ) -> None:
-        """Count and audit a refused sign-in, commit, then raise Unauthenticated."""
+        """Count and audit a refused sign-in, commit, then raise Unauthenticated(message)."""
         now = self._clock.now()
         async with self._store.transaction() as tx:
             record = await tx.failures(username)
@@ -233,7 +239,7 @@ class SignInService:
             if reason == "code_reused":
                 message = "this code was used already: wait for the next one"
             raise Unauthenticated(message, field=field)
-        raise Unauthenticated(WRONG_CREDENTIALS)
+        raise Unauthenticated(message)
 
     async def signed_in(self, account: Account, *, channel: str) -> SignedIn:
         """Record a sign-in that another check vouched for (single sign-on) and answer it."""

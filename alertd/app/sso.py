@@ -27,7 +27,12 @@ from alertd.core.permission import Action, Principal, Role, authorize
 from alertd.core.sso import OidcProvider, identify
 
 CLIENT_SECRET_PURPOSE = "oidc-client-secret"
-NO_PASSWORD = "!sso"  # not an argon2 hash: no password ever matches it
+NO_PASSWORD = "!sso"
+SSO_REFUSALS = {
+    "no account": "there is no alertd account for you: ask your school's admin",
+    "disabled": "this account is disabled",
+    "no rule matches any more": "your groups no longer give you a role in alertd",
+}  # not an argon2 hash: no password ever matches it
 
 
 def sso_principal(district_id: str) -> Principal:
@@ -122,7 +127,9 @@ class SsoService:
             identity = identify(provider, claims)
         except Unauthenticated as refusal:
             email = str(claims.get("email") or "unknown")
-            await self._signin.refuse(email.lower(), None, reason=f"sso: {refusal.message}")
+            await self._signin.refuse(
+                email.lower()[:254], None, reason="sso: refused", message=refusal.message
+            )
             raise
         refusal_reason: str | None = None
         account: Account | None = None
@@ -170,7 +177,10 @@ class SsoService:
                         await tx.audit([self._about(system, "user.change", account, detail)])
         if refusal_reason is not None or account is None:
             await self._signin.refuse(
-                identity.email, account, reason=f"sso: {refusal_reason}"
+                identity.email,
+                account,
+                reason=f"sso: {refusal_reason}",
+                message=SSO_REFUSALS.get(refusal_reason or "", "this account cannot sign in"),
             )
             raise AssertionError("unreachable: refuse raises")
         return await self._signin.signed_in(account, channel=f"oidc:{district_id}")
