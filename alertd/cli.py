@@ -178,6 +178,48 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return _with_accounts(settings, create)
 
 
+def _import_roster(settings: Settings, directory: Path, *, dry_run: bool) -> int:
+    """`alertd roster import DIR [--dry-run]`: 0 when imported (or planned), 1 with every
+    bad row named (nothing changed), 2 if the database was never migrated."""
+    from alertd.adapters.oneroster import read_export
+    from alertd.core.roster import RosterInvalid, RosterPlan
+
+    def show(plan: RosterPlan) -> None:
+        print(
+            f"roster {directory}: {len(plan.creates)} to create, {len(plan.changes)} to "
+            f"change, {len(plan.disables)} to disable ({plan.skipped} rows skipped: "
+            "students, guardians, district-level staff)"
+        )
+        for item in plan.creates:
+            assert item.person is not None
+            affiliation = item.person.affiliation
+            schools = ",".join(affiliation.school_ids)
+            print(f"  create   {item.email}  {affiliation.role.value}  {schools}")
+        for item in plan.changes:
+            parts = "; ".join(f"{k}: {v}" for k, v in item.changed.items())
+            print(f"  change   {item.email}  {parts}")
+        for item in plan.disables:
+            print(f"  disable  {item.email}  (no longer in the roster)")
+
+    async def run(services: Accounts) -> int:
+        try:
+            orgs, users = read_export(directory)
+            if dry_run:
+                show(await services.roster.plan(orgs, users))
+                print("dry run: nothing was changed")
+            else:
+                show(await services.roster.apply(orgs, users, principal=OPERATOR))
+                print("imported")
+        except RosterInvalid as invalid:
+            for problem in invalid.problems:
+                print(problem, file=sys.stderr)
+            print(invalid.message, file=sys.stderr)
+            return 1
+        return 0
+
+    return _with_accounts(settings, run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertd", description="School emergency alerting.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -202,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         "exit 1 if it was tampered with",
     )
     verify.add_argument(
-        "--checkpoints", type=Path, default=None,
+        "--checkpoints",
+        type=Path,
+        default=None,
         help="the checkpoint file (default: ALERTD_AUDIT_CHECKPOINT_FILE)",
     )
     user = commands.add_parser("user", help="accounts")
@@ -217,8 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     user_create.add_argument("--agency", default=None, help="a dispatcher's agency id")
     user_create.add_argument(
-        "--password-stdin", action="store_true",
+        "--password-stdin",
+        action="store_true",
         help="read the password from the first line of standard input instead of prompting",
+    )
+    roster = commands.add_parser("roster", help="OneRoster imports")
+    roster_import = roster.add_subparsers(dest="roster_command", required=True).add_parser(
+        "import", help="make school staff match a OneRoster 1.1 CSV export (orgs.csv, users.csv)"
+    )
+    roster_import.add_argument("directory", type=Path)
+    roster_import.add_argument(
+        "--dry-run", action="store_true", help="show what would change; change nothing"
     )
     args = parser.parse_args(argv)
 
@@ -250,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         return _verify_audit(settings, args.checkpoints)
     elif args.command == "user":
         return _create_user(settings, args)
+    elif args.command == "roster":
+        return _import_roster(settings, args.directory, dry_run=args.dry_run)
     return 0
 
 

@@ -40,6 +40,7 @@ from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
 from alertd.app.ports import Clock
 from alertd.app.relay import OutboxRelay, sms_handler
+from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
 from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sso import SsoService
@@ -70,6 +71,7 @@ class Accounts:
     devices: DeviceService
     audit: AuditService
     sso: SsoService
+    roster: RosterService
 
 
 def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts:
@@ -114,6 +116,7 @@ def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts
         sso=SsoService(
             store=store, client=AuthlibOidcClient(), signin=signin, box=box, clock=clock
         ),
+        roster=RosterService(store=store, clock=clock),
     )
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from authlib.oauth2 import AuthorizationServer
@@ -112,7 +112,7 @@ class Code:
         return None
 
 
-class _Request(OAuth2Request):
+class _Request(OAuth2Request):  # type: ignore[misc]
     def __init__(self, method: str, url: str, headers: Any, args: dict[str, str],
                  form: dict[str, str]) -> None:
         super().__init__(method, url, headers=headers)
@@ -159,7 +159,7 @@ class OidcTestProvider:
         provider = self
 
         class CodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
-            TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic"]
+            TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic"]
 
             def save_authorization_code(self, code: str, request: Any) -> None:
                 data = request.payload.data
@@ -258,7 +258,8 @@ class OidcTestProvider:
 
         @app.get("/authorize")
         async def authorize(request: Request) -> Response:
-            oauth = _Request("GET", str(request.url), request.headers, dict(request.query_params), {})
+            query = dict(request.query_params)
+            oauth = _Request("GET", str(request.url), request.headers, query, {})
             response: Response = self.server.create_authorization_response(
                 oauth, grant_user=self.signed_in
             )
