@@ -120,7 +120,11 @@ class AccountTransaction(Protocol):
         """Insert an account; its e-mail must be unused (check `account_by_email` first)."""
 
     async def change_account(
-        self, user_id: str, change: AccountChange, *, source: AccountSource | None = None,
+        self,
+        user_id: str,
+        change: AccountChange,
+        *,
+        source: AccountSource | None = None,
         external_id: str | None = None,
     ) -> None:
         """Apply the parts of `change` that are not None (and the source, if given)."""

@@ -20,6 +20,7 @@ from alertd.app.account_ports import (
     PasswordHasher,
 )
 from alertd.app.ports import Clock
+from alertd.app.service import require
 from alertd.core.account import (
     Account,
     AccountChange,
@@ -122,9 +123,7 @@ class AccountService:
         check_may_manage(principal, account)
         return account
 
-    async def change(
-        self, user_id: str, change: AccountChange, *, principal: Principal
-    ) -> Account:
+    async def change(self, user_id: str, change: AccountChange, *, principal: Principal) -> Account:
         """Rename, give another role or schools, disable or enable. Disabling ends every
         token and session of the account at once (within the principal cache's lifetime on
         other instances). Nobody changes or disables their own account."""
@@ -239,15 +238,12 @@ class AccountService:
                 )
         self._on_sessions_ended(key.user_id)  # this instance forgets the key at once
 
-    async def _managed(
-        self, tx: AccountTransaction, user_id: str, principal: Principal
-    ) -> Account:
+    async def _managed(self, tx: AccountTransaction, user_id: str, principal: Principal) -> Account:
         account = await tx.account(user_id)
         if account is None:
             raise NotFound("user", user_id)
         check_may_manage(principal, account)
         return account
-
 
     def _entry(
         self,
@@ -258,15 +254,15 @@ class AccountService:
         *,
         subject: str | None = None,
     ) -> AuditEntry:
-        """An audit entry by `principal` about `account`, filed under its first school."""
-        return AuditEntry.by(
+        return AuditEntry.about(
             principal,
             action,
             at=self._clock.now(),
-            school_id=account.filed_under,
+            school_ids=account.school_ids,
             subject=subject or account.id,
             detail=detail,
         )
+
 
 async def check_references(tx: AccountTransaction, affiliation: Affiliation) -> None:
     """The schools and the agency exist (ValidationFailed names the field)."""
@@ -287,8 +283,7 @@ def _manages(principal: Principal, account: Account) -> bool:
 
 
 def _require(principal: Principal, action: Action) -> None:
-    if authorize(principal, action) is not Verdict.ALLOW:
-        raise Forbidden(f"not allowed to {action.value.replace('_', ' ')}")
+    require(authorize(principal, action), what="user", ident="", action=action)
 
 
 def _clean_name(name: str) -> str:
@@ -304,4 +299,3 @@ def _change_action(changed: Mapping[str, object]) -> str:
     if set(changed) == {"disabled"}:
         return "user.disable" if changed["disabled"] else "user.enable"
     return "user.change"
-

@@ -12,7 +12,6 @@ consistently, head included, is caught too.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,8 +27,6 @@ from alertd.core.audit_checkpoint import (
     sign_checkpoint,
 )
 from alertd.core.permission import Action, Principal, authorize
-
-logger = logging.getLogger(__name__)
 
 
 class CheckpointLog(CheckpointSink, Protocol):
@@ -111,7 +108,9 @@ class AuditService:
             checkpoint = read_checkpoint(self._key, document)
             if checkpoint is None:
                 result = VerifyResult(
-                    False, chain.count, None,
+                    False,
+                    chain.count,
+                    None,
                     f"checkpoint {line} is not signed with this server's checkpoint key",
                 )
                 break

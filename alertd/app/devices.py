@@ -132,9 +132,7 @@ class DeviceService:
             await tx.save_device(rotated)
             until = rotated.previous_valid_until
             detail = {"old_valid_until": until.isoformat() if until else None}
-            await tx.audit(
-                [_entry(principal, "device.rotate_secret", record.device, now, detail)]
-            )
+            await tx.audit([_entry(principal, "device.rotate_secret", record.device, now, detail)])
         secret = self._secret(device_id, rotated.secret_salt)
         return DeviceSecret(record.device, secret, until)
 

@@ -16,7 +16,6 @@ from alertd.core.account import AccountChange, AccountSource
 from alertd.core.audit import AuditEntry
 from alertd.core.permission import Principal
 from alertd.core.roster import (
-    RosterPerson,
     RosterPlan,
     RosterRow,
     plan_roster,
@@ -66,7 +65,16 @@ class RosterService:
                     "role": person.affiliation.role.value,
                     "school_ids": list(person.affiliation.school_ids),
                 }
-                entries.append(self._entry(principal, "user.create", new.id, person, detail))
+                entries.append(
+                    AuditEntry.about(
+                        principal,
+                        "user.create",
+                        at=now,
+                        school_ids=person.affiliation.school_ids,
+                        subject=new.id,
+                        detail=detail,
+                    )
+                )
             for item in plan.changes:
                 person, account = item.person, item.account
                 assert person is not None and account is not None
@@ -82,12 +90,13 @@ class RosterService:
                 if "role" in item.changed or item.changed.get("disabled") is True:
                     await tx.end_sessions(account.id, now=now)
                 entries.append(
-                    self._entry(
+                    AuditEntry.about(
                         principal,
                         "user.change",
-                        account.id,
-                        person,
-                        {"changed": dict(item.changed)},
+                        at=now,
+                        school_ids=person.affiliation.school_ids,
+                        subject=account.id,
+                        detail={"changed": dict(item.changed)},
                     )
                 )
             for item in plan.disables:
@@ -96,11 +105,11 @@ class RosterService:
                 await tx.change_account(account.id, AccountChange(disabled=True))
                 await tx.end_sessions(account.id, now=now)
                 entries.append(
-                    AuditEntry.by(
+                    AuditEntry.about(
                         principal,
                         "user.disable",
                         at=now,
-                        school_id=account.filed_under,
+                        school_ids=account.school_ids,
                         subject=account.id,
                         detail={"email": account.email, "reason": "not in the roster"},
                     )
@@ -121,21 +130,3 @@ class RosterService:
         known = await tx.known_schools(school_candidates(orgs))
         people, skipped = read_roster(orgs, users, known_schools=known)
         return plan_roster(people, await tx.every_account(), skipped=skipped)
-
-    def _entry(
-        self,
-        principal: Principal,
-        action: str,
-        subject: str,
-        person: RosterPerson,
-        detail: dict[str, object],
-    ) -> AuditEntry:
-        schools = person.affiliation.school_ids
-        return AuditEntry.by(
-            principal,
-            action,
-            at=self._clock.now(),
-            school_id=schools[0] if schools else None,
-            subject=subject,
-            detail=detail,
-        )

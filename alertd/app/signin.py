@@ -161,7 +161,12 @@ class SignInService:
     # --- signing in and out -----------------------------------------------------------
 
     async def sign_in(
-        self, username: str, password: str, totp_code: str = "", *, channel: str,
+        self,
+        username: str,
+        password: str,
+        totp_code: str = "",
+        *,
+        channel: str,
         with_refresh_token: bool,
     ) -> SignedIn:
         """Check a username, password and (if the account has one) second-factor code.
@@ -198,9 +203,9 @@ class SignInService:
                 await tx.save_failures(name, None)
                 if new_hash is not None:
                     await tx.set_password_hash(account.id, new_hash)
-                refresh = await self._new_refresh_token(tx, account.id) if (
-                    with_refresh_token
-                ) else None
+                refresh = (
+                    await self._new_refresh_token(tx, account.id) if (with_refresh_token) else None
+                )
                 detail = {"channel": channel, "second_factor": step is not None}
                 await tx.audit([_login_entry(account, "auth.login", detail, self._clock)])
         if not fresh:
@@ -265,12 +270,17 @@ class SignInService:
                     [AuditEntry(at=now, actor_id=spent.user_id, actor_role=role, action=action)]
                 )
             usable = (
-                spent is not None and not spent.expired and not spent.already_spent
-                and account is not None and not account.disabled
+                spent is not None
+                and not spent.expired
+                and not spent.already_spent
+                and account is not None
+                and not account.disabled
             )
-            new_token = await self._new_refresh_token(tx, account.id) if (
-                usable and account is not None
-            ) else None
+            new_token = (
+                await self._new_refresh_token(tx, account.id)
+                if (usable and account is not None)
+                else None
+            )
         if spent is not None and spent.already_spent:
             self.forget(spent.user_id)
             raise Unauthenticated("the refresh token was already used; sign in again")

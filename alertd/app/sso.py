@@ -37,8 +37,9 @@ SSO_REFUSALS = {
 
 def sso_principal(district_id: str) -> Principal:
     """Who creates and updates accounts at sign-on, in the audit trail."""
-    actor = Actor(f"sso:{district_id}", f"single sign-on of {district_id}", ActorKind.SYSTEM,
-                  "system")
+    actor = Actor(
+        f"sso:{district_id}", f"single sign-on of {district_id}", ActorKind.SYSTEM, "system"
+    )
     return Principal(actor=actor, role=Role.DISTRICT_ADMIN, school_ids=None)
 
 
@@ -120,7 +121,10 @@ class SsoService:
         Raises Unauthenticated (audited, counted for back-off) otherwise."""
         provider = await self._in_clear(district_id)
         claims = await self._client.finish(
-            provider, redirect_uri=redirect_uri, code=code, code_verifier=code_verifier,
+            provider,
+            redirect_uri=redirect_uri,
+            code=code,
+            code_verifier=code_verifier,
             nonce=nonce,
         )
         try:
@@ -207,11 +211,11 @@ class SsoService:
     def _about(
         self, principal: Principal, action: str, account: Account, detail: dict[str, object]
     ) -> AuditEntry:
-        return AuditEntry.by(
+        return AuditEntry.about(
             principal,
             action,
             at=self._clock.now(),
-            school_id=account.filed_under,
+            school_ids=account.school_ids,
             subject=account.id,
             detail=detail,
         )

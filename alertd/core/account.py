@@ -65,11 +65,6 @@ class Account:
     external_id: str | None = None  # the roster's sourcedId, for roster accounts
     created_at: datetime | None = None
 
-    @property
-    def filed_under(self) -> str | None:
-        """The school an audit entry about this account is filed under (its first)."""
-        return self.school_ids[0] if self.school_ids else None
-
 
 @dataclass(frozen=True, slots=True)
 class Affiliation:

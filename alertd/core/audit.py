@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -61,6 +61,22 @@ class AuditEntry:
             subject=subject,
             detail=detail or {},
         )
+
+    @classmethod
+    def about(
+        cls,
+        principal: Principal,
+        action: str,
+        *,
+        at: datetime,
+        school_ids: Sequence[str],
+        subject: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """What `principal` did to something of these schools (a person, a device), filed
+        under the first of them, so that the admins of that school read it."""
+        school_id = school_ids[0] if school_ids else None
+        return cls.by(principal, action, at=at, school_id=school_id, subject=subject, detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
