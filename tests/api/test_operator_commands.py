@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 
 from alertd.core.audit import AuditEntry, chain
+from alertd.core.audit_checkpoint import read_checkpoint
 from alertd.main import create_app
+from alertd.testing.live import serving
 from alertd.testing.settings import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -256,3 +259,35 @@ async def test_a_consistently_rewritten_tail_passes_the_chain_but_not_the_checkp
     assert held.returncode == 1
     assert f"audit chain broken at entry {head_id}" in held.stdout
     assert "rewritten" in held.stdout
+
+
+async def test_checkpoints_are_signed_and_also_posted_to_the_webhook(
+    operator: Operator, tmp_path: Path
+) -> None:
+    received: list[dict[str, Any]] = []
+    archive = FastAPI()
+
+    @archive.post("/checkpoints")
+    async def keep(request: Request) -> dict[str, str]:
+        received.append(await request.json())
+        return {"kept": "yes"}
+
+    async with serving(archive) as archive_url:
+        settings = make_settings(
+            tmp_path,
+            operator.database_url,
+            secret_key=SECRET,
+            audit_checkpoint_webhook_url=f"{archive_url}/checkpoints",
+            audit_checkpoint_key="a-key-kept-away-from-the-database",
+            audit_checkpoint_seconds=0,  # only the rounds this test runs
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            kept = await app.state.context.audit.checkpoint()
+            again = await app.state.context.audit.checkpoint()  # the head has not moved
+
+    assert kept is not None and again is None
+    assert received and received[-1]["head_id"] == kept.head_id
+    key = settings.resolved_audit_checkpoint_key()
+    assert read_checkpoint(key, received[-1]) == kept
+    assert read_checkpoint(b"another key", received[-1]) is None
