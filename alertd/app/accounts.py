@@ -25,6 +25,7 @@ from alertd.core.account import (
     Account,
     AccountChange,
     Affiliation,
+    AffiliationPatch,
     changes_of,
     check_may_grant,
     check_may_manage,
@@ -123,19 +124,30 @@ class AccountService:
         check_may_manage(principal, account)
         return account
 
-    async def change(self, user_id: str, change: AccountChange, *, principal: Principal) -> Account:
-        """Rename, give another role or schools, disable or enable. Disabling ends every
-        token and session of the account at once (within the principal cache's lifetime on
-        other instances). Nobody changes or disables their own account."""
+    async def change(
+        self,
+        user_id: str,
+        change: AccountChange,
+        *,
+        principal: Principal,
+        patch: AffiliationPatch | None = None,
+    ) -> Account:
+        """Rename, give another role or schools (a whole affiliation in `change`, or the
+        parts in `patch`), disable or enable. Disabling or a new role ends every token and
+        session of the account at once (within the principal cache's lifetime on other
+        instances). Nobody changes their own role or schools, or disables themselves."""
         if change.name is not None:
             change = AccountChange(_clean_name(change.name), change.affiliation, change.disabled)
         if change.affiliation is not None:
             change = AccountChange(change.name, change.affiliation.normalize(), change.disabled)
-        if user_id == principal.actor.id and (change.affiliation or change.disabled):
+        if user_id == principal.actor.id and (change.affiliation or change.disabled or patch):
             raise Forbidden("ask another admin to change your own role, schools or access")
         now = self._clock.now()
         async with self._store.transaction() as tx:
             account = await self._managed(tx, user_id, principal)
+            if patch is not None:
+                affiliation = patch.applied_to(account).normalize()
+                change = AccountChange(change.name, affiliation, change.disabled)
             if change.affiliation is not None:
                 check_may_grant(principal, change.affiliation)
                 await check_references(tx, change.affiliation)

@@ -82,6 +82,26 @@ class Affiliation:
 
 
 @dataclass(frozen=True, slots=True)
+class AffiliationPatch:
+    """Part of an affiliation, as an admin sends it; None (and `agency_given` False) leaves
+    a part as it is. A new role starts from what is sent: the old role's schools or agency
+    do not carry over to it."""
+
+    role: Role | None = None
+    school_ids: tuple[str, ...] | None = None
+    agency_id: str | None = None
+    agency_given: bool = False
+
+    def applied_to(self, account: Account) -> Affiliation:
+        role = self.role or account.role
+        if role is not account.role:
+            return Affiliation(role, self.school_ids or (), self.agency_id)
+        schools = self.school_ids if self.school_ids is not None else account.school_ids
+        agency = self.agency_id if self.agency_given else account.agency_id
+        return Affiliation(role, schools, agency)
+
+
+@dataclass(frozen=True, slots=True)
 class AccountChange:
     """What an admin changes of an account; None leaves a part as it is."""
 

@@ -27,7 +27,7 @@ from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import accounts as wire
 from alertd.adapters.wire.v1 import ErrorBody
 from alertd.app.account_ports import ApiKeyRecord
-from alertd.core.account import Account, AccountChange, Affiliation
+from alertd.core.account import Account, AccountChange, Affiliation, AffiliationPatch
 from alertd.core.errors import ValidationFailed
 
 router = APIRouter(prefix="/v1", tags=["users"])
@@ -97,22 +97,20 @@ async def get_user(user_id: Ident, ctx: Ctx, principal: Who) -> Response:
 async def change_user(
     user_id: Ident, body: wire.UserChangeIn, ctx: Ctx, principal: Who
 ) -> Response:
-    affiliation = None
     fields = body.model_fields_set
-    if fields & {"role", "school_ids", "agency_id"}:
-        current = await ctx.accounts.get(user_id, principal=principal)
-        role = body.role or current.role
-        if role is not current.role:  # a new role starts from a clean affiliation
-            schools, agency = tuple(body.school_ids or ()), body.agency_id
-        else:
-            given = body.school_ids if "school_ids" in fields else None
-            schools = tuple(given) if given is not None else current.school_ids
-            agency = body.agency_id if "agency_id" in fields else current.agency_id
-        affiliation = Affiliation(role, schools, agency)
     if not fields:
         raise ValidationFailed("body", "send at least one of name, role, school_ids, agency_id")
-    change = AccountChange(name=body.name, affiliation=affiliation)
-    changed = await ctx.accounts.change(user_id, change, principal=principal)
+    patch = None
+    if fields & {"role", "school_ids", "agency_id"}:
+        patch = AffiliationPatch(
+            role=body.role,
+            school_ids=tuple(body.school_ids) if body.school_ids is not None else None,
+            agency_id=body.agency_id,
+            agency_given="agency_id" in fields,
+        )
+    changed = await ctx.accounts.change(
+        user_id, AccountChange(name=body.name), principal=principal, patch=patch
+    )
     return OrjsonResponse(user_out(changed))
 
 
