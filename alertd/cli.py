@@ -1,22 +1,31 @@
-"""The `alertd` command: demo, serve, db upgrade, site load, site import-imdf, audit verify."""
+"""The `alertd` command: demo, serve, db upgrade, site load, site import-imdf, audit verify,
+user create, roster import."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from alertd.adapters.db import migrate
 from alertd.adapters.logging_json import configure_logging
-from alertd.core.audit import VerifyResult
+from alertd.core.operator import OPERATOR
+from alertd.core.permission import Role
 from alertd.settings import Settings
 
+if TYPE_CHECKING:
+    from alertd.main import Accounts
+
 logger = logging.getLogger("alertd")
+_PEOPLE_ROLES = {role.value for role in Role} - {Role.DEVICE.value}
 
 
 def _serve(settings: Settings, *, banner: bool) -> None:
@@ -78,7 +87,7 @@ def _load_site(settings: Settings, path: Path) -> int:
     app = create_app(settings)
 
     async def load() -> None:
-        await app.state.context.alerts.load_site(document.to_site())
+        await app.state.context.alerts.load_site(document.to_site(), principal=OPERATOR)
 
     asyncio.run(load())
     print(f"loaded {len(document.schools)} schools from {path}")
@@ -112,10 +121,10 @@ def _import_imdf(settings: Settings, args: argparse.Namespace) -> int:
                 timezone=args.timezone,
             )
             detail = {"imdf": path.name, **plan.counts}
-            await ctx.sites.replace_floor_plans(command, principal=None, detail=detail)
+            await ctx.sites.replace_floor_plans(command, principal=OPERATOR, detail=detail)
             return plan.counts, plan.skipped
         finally:
-            await ctx.db.dispose()
+            await app.state.database.dispose()
 
     try:
         counts, skipped = asyncio.run(run())
@@ -131,30 +140,132 @@ def _import_imdf(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify_audit(settings: Settings) -> int:
-    """Recompute the audit chain: 0 if it holds, 1 (naming the first bad entry) if not,
-    2 if the database was never migrated."""
-    from alertd.adapters.db.audit import verify_chain
+def _verify_audit(settings: Settings, checkpoints: Path | None) -> int:
+    """Recompute the audit chain and hold it against the signed checkpoints: 0 if it holds,
+    1 (naming the first bad entry) if not, 2 if the database was never migrated."""
+    if checkpoints is not None:
+        settings = settings.model_copy(update={"audit_checkpoint_file": checkpoints})
+
+    async def verify(services: Accounts) -> int:
+        checked = await services.audit.verify(principal=OPERATOR, audited=False)
+        result = checked.result
+        where = settings.resolved_audit_checkpoint_file()
+        if not result.ok:
+            at = f"entry {result.bad_id}" if result.bad_id is not None else "a checkpoint"
+            print(f"audit chain broken at {at}: {result.reason}")
+            return 1
+        print(f"audit chain ok: {result.count} entries")
+        if checked.checkpoints:
+            last = checked.last_checkpoint
+            assert last is not None
+            print(
+                f"held against {checked.checkpoints} signed checkpoints in {where} "
+                f"(the last: entry {last.head_id} at {last.at})"
+            )
+        else:
+            print(f"no signed checkpoints in {where}: only the hash chain was checked")
+        return 0
+
+    return _with_accounts(settings, verify)
+
+
+def _with_accounts(settings: Settings, work: Callable[[Accounts], Awaitable[int]]) -> int:
+    """Run `work` on the account services of the configured database (2 if not migrated)."""
+    from alertd.adapters.clock import SystemClock
     from alertd.adapters.db.engine import open_database
+    from alertd.main import account_services
 
     url = settings.resolved_database_url()
     if migrate.current_revision(url) is None:
         print("the database is empty: run `alertd db upgrade` first", file=sys.stderr)
         return 2
 
-    async def verify() -> VerifyResult:
-        db = open_database(url)
+    async def run() -> int:
+        db = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
         try:
-            return await db.read(verify_chain)
+            return await work(account_services(db, settings, SystemClock()))
         finally:
             await db.dispose()
 
-    result = asyncio.run(verify())
-    if result.ok:
-        print(f"audit chain ok: {result.count} entries")
+    return asyncio.run(run())
+
+
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    """`alertd user create`: an account made by the operator (the first admin of a fresh
+    database, say). The password is prompted for twice, or read from standard input."""
+    from alertd.core.account import Affiliation
+    from alertd.core.errors import AlertdError
+    from alertd.core.permission import Role
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("the passwords differ; nothing was created", file=sys.stderr)
+            return 1
+    affiliation = Affiliation(Role(args.role), tuple(args.school), args.agency)
+    name = args.name or args.email.split("@", 1)[0]
+
+    async def create(services: Accounts) -> int:
+        try:
+            account = await services.accounts.create(
+                principal=OPERATOR,
+                email=args.email,
+                name=name,
+                affiliation=affiliation,
+                password=password,
+            )
+        except AlertdError as error:
+            field = getattr(error, "field", None)
+            print(f"not created: {field + ': ' if field else ''}{error.message}", file=sys.stderr)
+            return 1
+        print(f"created {account.role.value} {account.email} (id {account.id})")
         return 0
-    print(f"audit chain broken at entry {result.bad_id}: {result.reason}")
-    return 1
+
+    return _with_accounts(settings, create)
+
+
+def _import_roster(settings: Settings, directory: Path, *, dry_run: bool) -> int:
+    """`alertd roster import DIR [--dry-run]`: 0 when imported (or planned), 1 with every
+    bad row named (nothing changed), 2 if the database was never migrated."""
+    from alertd.adapters.oneroster import read_export
+    from alertd.core.roster import RosterInvalid, RosterPlan
+
+    def show(plan: RosterPlan) -> None:
+        print(
+            f"roster {directory}: {len(plan.creates)} to create, {len(plan.changes)} to "
+            f"change, {len(plan.disables)} to disable ({plan.skipped} rows skipped: "
+            "students, guardians, district-level staff)"
+        )
+        for item in plan.creates:
+            assert item.person is not None
+            affiliation = item.person.affiliation
+            schools = ",".join(affiliation.school_ids)
+            print(f"  create   {item.email}  {affiliation.role.value}  {schools}")
+        for item in plan.changes:
+            parts = "; ".join(f"{k}: {v}" for k, v in item.changed.items())
+            print(f"  change   {item.email}  {parts}")
+        for item in plan.disables:
+            print(f"  disable  {item.email}  (no longer in the roster)")
+
+    async def run(services: Accounts) -> int:
+        try:
+            orgs, users = read_export(directory)
+            if dry_run:
+                show(await services.roster.plan(orgs, users))
+                print("dry run: nothing was changed")
+            else:
+                show(await services.roster.apply(orgs, users, principal=OPERATOR))
+                print("imported")
+        except RosterInvalid as invalid:
+            for problem in invalid.problems:
+                print(problem, file=sys.stderr)
+            print(invalid.message, file=sys.stderr)
+            return 1
+        return 0
+
+    return _with_accounts(settings, run)
 
 
 def _site_ident(value: str) -> str:
@@ -191,8 +302,40 @@ def main(argv: list[str] | None = None) -> int:
     )
     imdf.add_argument("--timezone", default="UTC", help="for a new school (IANA name)")
     audit = commands.add_parser("audit", help="the audit trail")
-    audit.add_subparsers(dest="audit_command", required=True).add_parser(
-        "verify", help="check the audit trail's hash chain; exit 1 if it was tampered with"
+    verify = audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify",
+        help="check the audit trail's hash chain against the signed checkpoints; "
+        "exit 1 if it was tampered with",
+    )
+    verify.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="the checkpoint file (default: ALERTD_AUDIT_CHECKPOINT_FILE)",
+    )
+    user = commands.add_parser("user", help="accounts")
+    user_create = user.add_subparsers(dest="user_command", required=True).add_parser(
+        "create", help="create an account (the first district admin of a fresh database)"
+    )
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--role", required=True, choices=sorted(_PEOPLE_ROLES))
+    user_create.add_argument("--name", default=None, help="default: the e-mail's local part")
+    user_create.add_argument(
+        "--school", action="append", default=[], help="a school id (repeat for several)"
+    )
+    user_create.add_argument("--agency", default=None, help="a dispatcher's agency id")
+    user_create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of prompting",
+    )
+    roster = commands.add_parser("roster", help="OneRoster imports")
+    roster_import = roster.add_subparsers(dest="roster_command", required=True).add_parser(
+        "import", help="make school staff match a OneRoster 1.1 CSV export (orgs.csv, users.csv)"
+    )
+    roster_import.add_argument("directory", type=Path)
+    roster_import.add_argument(
+        "--dry-run", action="store_true", help="show what would change; change nothing"
     )
     args = parser.parse_args(argv)
 
@@ -223,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "site":
         return _load_site(settings, args.file)
     elif args.command == "audit":
-        return _verify_audit(settings)
+        return _verify_audit(settings, args.checkpoints)
+    elif args.command == "user":
+        return _create_user(settings, args)
+    elif args.command == "roster":
+        return _import_roster(settings, args.directory, dry_run=args.dry_run)
     return 0
 
 

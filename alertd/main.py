@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 
@@ -11,26 +13,41 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from alertd.adapters.auth.demo import seed_demo_users
+from alertd.adapters.auth.oidc import AuthlibOidcClient
+from alertd.adapters.auth.passwords import Argon2Passwords
+from alertd.adapters.auth.secretbox import AesGcmBox
+from alertd.adapters.auth.totp import TotpCodes
 from alertd.adapters.bus.memory import MemoryBus
+from alertd.adapters.checkpoint import CheckpointFile, CheckpointWebhook
 from alertd.adapters.clock import SystemClock
-from alertd.adapters.db.engine import open_database
+from alertd.adapters.db.accounts import SqlAccountStore
+from alertd.adapters.db.engine import Database, open_database
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, audit, auth, devices, ops, schools
+from alertd.adapters.http import alerts, audit, auth, devices, ops, schools, users
 from alertd.adapters.http.deps import HttpContext
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
 from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
 from alertd.adapters.http.web import install_web
 from alertd.adapters.metrics import Metrics
+from alertd.adapters.periodic import PeriodicTask
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
+from alertd.app.account_ports import CheckpointSink
+from alertd.app.accounts import AccountService
+from alertd.app.audit import AuditService
+from alertd.app.devices import DeviceService
 from alertd.app.ports import Clock
 from alertd.app.relay import OutboxRelay, sms_handler
+from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
+from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
+from alertd.app.sso import SsoService
 from alertd.core.effect import SendSms
+from alertd.core.operator import STARTUP
 from alertd.settings import Settings
 
 API_DESCRIPTION = """Emergency alert and dispatch for schools.
@@ -47,17 +64,80 @@ def demo_site() -> SiteDocument:
     return SiteDocument.model_validate_json(text)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    """Build the app. The database must already be migrated (`alertd db upgrade`).
+@dataclass(frozen=True)
+class Accounts:
+    """The account use cases, wired: what the HTTP API and the command line share."""
 
-    Raises ConfigurationError outside dev mode while a secret is still a placeholder.
-    """
+    accounts: AccountService
+    signin: SignInService
+    devices: DeviceService
+    audit: AuditService
+    sso: SsoService
+    roster: RosterService
+
+
+def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts:
+    """The account services on `db`. Needs no event loop until first used."""
+    store = SqlAccountStore(db)
+    passwords = Argon2Passwords()
+    server_key = settings.secret_key.get_secret_value()
+    box = AesGcmBox(server_key)
+    cache = PrincipalCache(ttl_seconds=settings.principal_cache_seconds, ticker=time.monotonic)
+    signin = SignInService(
+        store=store,
+        passwords=passwords,
+        codes=TotpCodes(),
+        box=box,
+        clock=clock,
+        cache=cache,
+        refresh_lifetime=timedelta(days=settings.refresh_token_days),
+    )
+    checkpoint_file = CheckpointFile(settings.resolved_audit_checkpoint_file())
+    sinks: list[CheckpointSink] = [checkpoint_file]
+    if settings.audit_checkpoint_webhook_url:
+        sinks.append(CheckpointWebhook(settings.audit_checkpoint_webhook_url))
+    return Accounts(
+        accounts=AccountService(
+            store=store, passwords=passwords, clock=clock, on_sessions_ended=signin.forget
+        ),
+        signin=signin,
+        devices=DeviceService(
+            store=store,
+            clock=clock,
+            server_key=server_key,
+            max_skew=timedelta(seconds=settings.device_clock_skew_seconds),
+            secret_grace=timedelta(hours=settings.device_secret_grace_hours),
+        ),
+        audit=AuditService(
+            store=store,
+            clock=clock,
+            checkpoint_key=settings.resolved_audit_checkpoint_key(),
+            checkpoint_log=checkpoint_file,
+            checkpoint_sinks=sinks,
+        ),
+        sso=SsoService(
+            store=store, client=AuthlibOidcClient(), signin=signin, box=box, clock=clock
+        ),
+        roster=RosterService(store=store, clock=clock),
+    )
+
+
+def refuse_placeholders(settings: Settings) -> None:
+    """Raises ConfigurationError outside dev mode while a secret is still a placeholder."""
     placeholders = settings.placeholder_secrets()
     if placeholders and not settings.dev_mode:
         raise ConfigurationError(
             f"refusing to start: {', '.join(placeholders)} still holds a placeholder value; "
             "set a real secret (only dev mode, ALERTD_DEV_MODE=true, runs with placeholders)"
         )
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """Build the app. The database must already be migrated (`alertd db upgrade`).
+
+    Raises ConfigurationError outside dev mode while a secret is still a placeholder.
+    """
+    refuse_placeholders(settings)
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(
@@ -76,11 +156,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         repeat_window=timedelta(seconds=settings.repeat_press_seconds),
         on_effects_queued=worker.wake,
     )
+    wired = account_services(db, settings, clock)
+    checkpointer = PeriodicTask(
+        "audit-checkpoint", wired.audit.checkpoint, every=settings.audit_checkpoint_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.demo:
-            await service.load_site(demo_site().to_site())
+            await service.load_site(demo_site().to_site(), principal=STARTUP)
             if settings.dev_mode:
                 await seed_demo_users(db, now=clock.now())
         if db.is_sqlite:
@@ -88,9 +172,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             # run that was killed mid-send, and must not wait out their lease.
             await store.release_claims()
         worker.start()
+        checkpointer.start()
         try:
             yield
         finally:
+            await checkpointer.stop()
             await worker.stop()
             sms.close()
             await db.dispose()
@@ -112,9 +198,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         stream_queue=settings.stream_queue,
         stream_heartbeat_seconds=settings.stream_heartbeat_seconds,
         stream_send_timeout_seconds=settings.stream_send_timeout_seconds,
-        db=db,
         settings=settings,
         sites=SiteService(store=store, clock=clock),
+        accounts=wired.accounts,
+        signin=wired.signin,
+        devices=wired.devices,
+        audit=wired.audit,
+        sso=wired.sso,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -123,8 +213,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         ),
     )
     app.state.encoded_events = stream.EncodedEvents()
+    app.state.database = db  # for tests and tools that inspect the database itself
     install_error_handlers(app)
-    routers = (auth.router, alerts.router, schools.router, devices.router, audit.router)
+    routers = (
+        auth.router,
+        users.router,
+        alerts.router,
+        schools.router,
+        devices.router,
+        audit.router,
+    )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)
     install_web(app, console_dir=settings.console_dir)

@@ -5,6 +5,8 @@ Every variable starts with ALERTD_. Nothing here reads the environment at import
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -68,6 +70,33 @@ class Settings(BaseSettings):
         default=None,
         description="The dispatch console's files; default: dispatch_console/ of the checkout.",
     )
+    public_url: str = Field(
+        default="",
+        description="The URL people reach alertd at (https://alertd.example.org); single "
+        "sign-on redirects back to it. Empty: taken from each request.",
+    )
+    principal_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=5,
+        description="How long an instance trusts its last look at an account; a disabled "
+        "user is refused everywhere within this time.",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=300.0, ge=0, description="How often the audit head is checkpointed; 0: never."
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Where signed audit checkpoints are appended; default "
+        "data_dir/audit-checkpoints.jsonl. Keep it off the database's machine.",
+    )
+    audit_checkpoint_webhook_url: str = Field(
+        default="", description="Also POST each signed checkpoint (JSON) here, if set."
+    )
+    audit_checkpoint_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs audit checkpoints (HMAC-SHA256); empty: derived from secret_key.",
+    )
 
     def placeholder_secrets(self) -> list[str]:
         """The settings still at their placeholder values (refused outside dev mode)."""
@@ -82,3 +111,15 @@ class Settings(BaseSettings):
 
     def resolved_sms_outbox(self) -> Path:
         return self.sms_outbox_file or self.data_dir / "sms-outbox.jsonl"
+
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
+    def resolved_audit_checkpoint_key(self) -> bytes:
+        """The checkpoint signing key: its own setting, or one derived from the secret key
+        (the database holds neither)."""
+        own = self.audit_checkpoint_key.get_secret_value()
+        if own:
+            return own.encode()
+        server = self.secret_key.get_secret_value().encode()
+        return hmac.new(server, b"alertd.audit-checkpoint-key.v1", hashlib.sha256).digest()

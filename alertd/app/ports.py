@@ -71,6 +71,8 @@ class AlertFilter:
     raised_after: datetime | None = None
     raised_before: datetime | None = None
     limit: int = 100
+    # Only alerts raised by `raised_by_or_kinds[0]` or of a kind in `[1]` (what staff see).
+    raised_by_or_kinds: tuple[str, frozenset[AlertKind]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

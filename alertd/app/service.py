@@ -11,27 +11,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from alertd.app.ports import Clock, EventBus, LoggedEvent, Store, Transaction
+from alertd.app.ports import AlertFilter, Clock, EventBus, LoggedEvent, Store, Transaction
 from alertd.core.alert import Alert
 from alertd.core.audit import AuditEntry
-from alertd.core.command import Action as Command
-from alertd.core.command import AlertCommand, RaiseAlert
+from alertd.core.command import AlertAction, AlertCommand, RaiseAlert
 from alertd.core.errors import Forbidden, IdempotencyConflict, NotFound, ValidationFailed
 from alertd.core.lifecycle import decide, raise_alert
-from alertd.core.permission import Action, Principal, Role, Verdict, authorize
+from alertd.core.permission import (
+    Action,
+    Principal,
+    Role,
+    Verdict,
+    authorize,
+    others_visible_kinds,
+)
 from alertd.core.repeat import repeated_alert
 from alertd.core.routing import Audience
 from alertd.core.site import Site
 
 # Which permission each lifecycle command needs.
-PERMISSION_FOR: dict[Command, Action] = {
-    Command.ACKNOWLEDGE: Action.ACKNOWLEDGE,
-    Command.REPORT_STATUS: Action.REPORT_STATUS,
-    Command.RESOLVE: Action.RESOLVE,
-    Command.CANCEL: Action.CANCEL,
-    Command.GIVE_ALL_CLEAR: Action.GIVE_ALL_CLEAR,
-    Command.ADD_NOTE: Action.ADD_NOTE,
-    Command.UPGRADE: Action.UPGRADE,
+PERMISSION_FOR: dict[AlertAction, Action] = {
+    AlertAction.ACKNOWLEDGE: Action.ACKNOWLEDGE,
+    AlertAction.REPORT_STATUS: Action.REPORT_STATUS,
+    AlertAction.RESOLVE: Action.RESOLVE,
+    AlertAction.CANCEL: Action.CANCEL,
+    AlertAction.GIVE_ALL_CLEAR: Action.GIVE_ALL_CLEAR,
+    AlertAction.ADD_NOTE: Action.ADD_NOTE,
+    AlertAction.UPGRADE: Action.UPGRADE,
 }
 
 
@@ -124,6 +130,24 @@ class AlertService:
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return Raised(decision.alert, created=True)
 
+    async def list_alerts(self, query: AlertFilter, *, principal: Principal) -> list[Alert]:
+        """Alerts `principal` may view that match `query`, newest first, up to its limit:
+        visibility is filtered in the query, so a page is full whenever enough alerts are."""
+        schools = query.school_ids if query.school_ids is not None else principal.school_ids
+        if schools is not None and principal.school_ids is not None:
+            schools &= principal.school_ids  # other schools' alerts are simply not there
+        kinds = others_visible_kinds(principal)
+        narrowed = replace(
+            query,
+            school_ids=schools,
+            raised_by_or_kinds=(principal.actor.id, kinds) if kinds is not None else None,
+        )
+        return [
+            alert
+            for alert in await self._store.list_alerts(narrowed)
+            if authorize(principal, Action.VIEW_ALERT, alert=alert) is Verdict.ALLOW
+        ]
+
     async def act(self, alert_id: str, command: AlertCommand, *, principal: Principal) -> Alert:
         """Apply a lifecycle command. NotFound also hides alerts outside the principal's
         schools; Forbidden when the role may not; IllegalTransition names the state."""
@@ -150,28 +174,27 @@ class AlertService:
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return decision.alert
 
-    async def load_site(self, site: Site, *, principal: Principal | None = None) -> None:
-        """Create or replace the schools of a site document, all of them or none.
+    async def load_site(self, site: Site, *, principal: Principal) -> None:
+        """Create or replace the schools of a site document, all of them or none, audited.
 
-        `principal` None is the operator (start-up seeding, the `alertd site load` command).
+        The operator's command line passes `alertd.core.operator.OPERATOR`, start-up
+        seeding `STARTUP`.
         """
-        if principal is not None:
-            for school in site.schools:
-                verdict = authorize(principal, Action.MANAGE_SITES, school_id=school.id)
-                if verdict is not Verdict.ALLOW:
-                    raise Forbidden(f"not allowed to manage the site of {school.id!r}")
+        for school in site.schools:
+            verdict = authorize(principal, Action.MANAGE_SITES, school_id=school.id)
+            if verdict is not Verdict.ALLOW:
+                raise Forbidden(f"not allowed to manage the site of {school.id!r}")
+        now = self._clock.now()
         async with self._store.transaction() as tx:
             await tx.save_site(site)
-            if principal is not None:
-                now = self._clock.now()
-                await tx.audit(
-                    [
-                        AuditEntry.by(
-                            principal, "site.load", at=now, school_id=school.id, subject=school.id
-                        )
-                        for school in site.schools
-                    ]
-                )
+            await tx.audit(
+                [
+                    AuditEntry.by(
+                        principal, "site.load", at=now, school_id=school.id, subject=school.id
+                    )
+                    for school in site.schools
+                ]
+            )
 
     def _authorize_raise(self, command: RaiseAlert, principal: Principal) -> RaiseAlert:
         # Raising somewhere outside one's schools looks exactly like an unknown school.

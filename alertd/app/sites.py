@@ -15,8 +15,6 @@ from alertd.core.errors import Forbidden, ValidationFailed
 from alertd.core.permission import Action, Principal, Verdict, authorize
 from alertd.core.site import ReplaceFloorPlans, School, with_floor_plans
 
-OPERATOR = "operator"  # who acts from the command line, on the server itself
-
 
 class SiteService:
     """Change the schools' sites. Errors from `alertd.core.errors` are permanent."""
@@ -29,19 +27,18 @@ class SiteService:
         self,
         command: ReplaceFloorPlans,
         *,
-        principal: Principal | None,
+        principal: Principal,
         detail: Mapping[str, Any] | None = None,
     ) -> School:
         """Create or replace one school's buildings, floors and rooms; return the school.
 
-        `principal` None is the operator (the `alertd site import-imdf` command). A new school
+        The `alertd site import-imdf` command acts as `core.operator.OPERATOR`. A new school
         needs a district: `command.district_id`, or the only one there is. `detail` is filed
         with the audit entry (what was imported from where).
         """
-        if principal is not None:
-            verdict = authorize(principal, Action.MANAGE_SITES, school_id=command.school_id)
-            if verdict is not Verdict.ALLOW:
-                raise Forbidden(f"not allowed to manage the site of {command.school_id!r}")
+        verdict = authorize(principal, Action.MANAGE_SITES, school_id=command.school_id)
+        if verdict is not Verdict.ALLOW:
+            raise Forbidden(f"not allowed to manage the site of {command.school_id!r}")
         now = self._clock.now()
         async with self._store.transaction() as tx:
             existing = await tx.get_school(command.school_id)
@@ -55,26 +52,13 @@ class SiteService:
             school = with_floor_plans(existing, command, district_id=district)
             await tx.save_school(school)
             rooms = len(school.places())
-            entry_detail = {"created": existing is None, "rooms": rooms, **(detail or {})}
-            action = "site.replace_floor_plans"
-            if principal is not None:
-                entry = AuditEntry.by(
-                    principal,
-                    action,
-                    at=now,
-                    school_id=school.id,
-                    subject=school.id,
-                    detail=entry_detail,
-                )
-            else:
-                entry = AuditEntry(
-                    at=now,
-                    actor_id=OPERATOR,
-                    actor_role=OPERATOR,
-                    action=action,
-                    school_id=school.id,
-                    subject=school.id,
-                    detail=entry_detail,
-                )
+            entry = AuditEntry.by(
+                principal,
+                "site.replace_floor_plans",
+                at=now,
+                school_id=school.id,
+                subject=school.id,
+                detail={"created": existing is None, "rooms": rooms, **(detail or {})},
+            )
             await tx.audit([entry])
         return school

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -50,16 +50,33 @@ class AuditEntry:
         subject: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> AuditEntry:
-        """What `principal` did, as an entry (its actor id and role filed with it)."""
+        """What `principal` did, as an entry (its actor's id and role filed with it: the
+        operator's actor files as "operator", not as the role it acts with)."""
         return cls(
             at=at,
             actor_id=principal.actor.id,
-            actor_role=principal.role.value,
+            actor_role=principal.actor.role,
             action=action,
             school_id=school_id,
             subject=subject,
             detail=detail or {},
         )
+
+    @classmethod
+    def about(
+        cls,
+        principal: Principal,
+        action: str,
+        *,
+        at: datetime,
+        school_ids: Sequence[str],
+        subject: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """What `principal` did to something of these schools (a person, a device), filed
+        under the first of them, so that the admins of that school read it."""
+        school_id = school_ids[0] if school_ids else None
+        return cls.by(principal, action, at=at, school_id=school_id, subject=subject, detail=detail)
 
 
 @dataclass(frozen=True, slots=True)

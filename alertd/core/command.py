@@ -13,7 +13,7 @@ from alertd.core.source import AlertSource
 NOTE_MAX_LENGTH = 2000
 
 
-class Action(StrEnum):
+class AlertAction(StrEnum):
     """The name of each command that acts on an existing alert (the table's columns)."""
 
     ACKNOWLEDGE = "acknowledge"
@@ -84,38 +84,38 @@ class RaiseAlert:
 @dataclass(frozen=True, slots=True)
 class Acknowledge:
     note: str | None = None
-    action = Action.ACKNOWLEDGE
+    action = AlertAction.ACKNOWLEDGE
 
 
 @dataclass(frozen=True, slots=True)
 class ReportStatus:
     status: ResponderStatus
     note: str | None = None
-    action = Action.REPORT_STATUS
+    action = AlertAction.REPORT_STATUS
 
 
 @dataclass(frozen=True, slots=True)
 class Resolve:
     note: str | None = None
-    action = Action.RESOLVE
+    action = AlertAction.RESOLVE
 
 
 @dataclass(frozen=True, slots=True)
 class Cancel:
     reason: str
-    action = Action.CANCEL
+    action = AlertAction.CANCEL
 
 
 @dataclass(frozen=True, slots=True)
 class GiveAllClear:
     note: str | None = None
-    action = Action.GIVE_ALL_CLEAR
+    action = AlertAction.GIVE_ALL_CLEAR
 
 
 @dataclass(frozen=True, slots=True)
 class AddNote:
     text: str
-    action = Action.ADD_NOTE
+    action = AlertAction.ADD_NOTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,7 @@ class Upgrade:
     note: str | None = None
     destination: str | None = None
     hazard: Hazard | None = None
-    action = Action.UPGRADE
+    action = AlertAction.UPGRADE
 
 
 AlertCommand = Acknowledge | ReportStatus | Resolve | Cancel | GiveAllClear | AddNote | Upgrade

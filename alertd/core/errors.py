@@ -6,9 +6,11 @@
     ├── IllegalTransition     the command does not apply in the alert's current state
     ├── IdempotencyConflict   an Idempotency-Key reused with a different request
     ├── Unauthenticated       no credentials, or credentials that do not check out
-    └── Forbidden             a known principal that may not do this
+    ├── Forbidden             a known principal that may not do this
+    └── TooManyAttempts       sign-in back-off: wait `retry_after` seconds, then try again
 
-None of these is temporary: retrying the same request gives the same answer.
+None of these is temporary, except TooManyAttempts: retrying the same request gives the
+same answer.
 """
 
 from __future__ import annotations
@@ -66,12 +68,30 @@ class IdempotencyConflict(AlertdError):
 
 
 class Unauthenticated(AlertdError):
-    """Who is asking is unknown. The message never repeats the credentials it was given."""
+    """Who is asking is unknown. The message never repeats the credentials it was given.
+
+    `field` names the one missing part when only that is missing (a second-factor code).
+    """
 
     code = "unauthenticated"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Forbidden(AlertdError):
     """The principal may see the thing but not do this to it."""
 
     code = "forbidden"
+
+
+class TooManyAttempts(AlertdError):
+    """Too many failed sign-ins for this username: nothing was checked. Retry after
+    `retry_after` seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        self.retry_after = retry_after

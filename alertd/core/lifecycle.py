@@ -25,8 +25,8 @@ from alertd.core.alert import (
 )
 from alertd.core.command import (
     Acknowledge,
-    Action,
     AddNote,
+    AlertAction,
     AlertCommand,
     Cancel,
     GiveAllClear,
@@ -52,31 +52,31 @@ class Transition:
 
 _R, _A, _P = AlertState.RAISED, AlertState.ACKNOWLEDGED, AlertState.RESPONDING
 
-TRANSITIONS: Mapping[tuple[AlertState, Action], Transition] = MappingProxyType(
+TRANSITIONS: Mapping[tuple[AlertState, AlertAction], Transition] = MappingProxyType(
     {
-        (_R, Action.ACKNOWLEDGE): Transition(_A),
-        (_R, Action.REPORT_STATUS): Transition(_P),
-        (_R, Action.CANCEL): Transition(AlertState.CANCELLED),
-        (_R, Action.UPGRADE): Transition(_R),
-        (_R, Action.ADD_NOTE): Transition(_R),
-        (_A, Action.ACKNOWLEDGE): Transition(_A),
-        (_A, Action.REPORT_STATUS): Transition(_P),
-        (_A, Action.RESOLVE): Transition(AlertState.RESOLVED, only_scope=Scope.ROOM),
-        (_A, Action.GIVE_ALL_CLEAR): Transition(AlertState.ALL_CLEAR, only_scope=Scope.CAMPUS),
-        (_A, Action.CANCEL): Transition(AlertState.CANCELLED),
-        (_A, Action.UPGRADE): Transition(_R),
-        (_A, Action.ADD_NOTE): Transition(_A),
-        (_P, Action.ACKNOWLEDGE): Transition(_P),
-        (_P, Action.REPORT_STATUS): Transition(_P),
-        (_P, Action.RESOLVE): Transition(AlertState.RESOLVED, only_scope=Scope.ROOM),
-        (_P, Action.GIVE_ALL_CLEAR): Transition(AlertState.ALL_CLEAR, only_scope=Scope.CAMPUS),
-        (_P, Action.CANCEL): Transition(AlertState.CANCELLED),
-        (_P, Action.UPGRADE): Transition(_R),
-        (_P, Action.ADD_NOTE): Transition(_P),
+        (_R, AlertAction.ACKNOWLEDGE): Transition(_A),
+        (_R, AlertAction.REPORT_STATUS): Transition(_P),
+        (_R, AlertAction.CANCEL): Transition(AlertState.CANCELLED),
+        (_R, AlertAction.UPGRADE): Transition(_R),
+        (_R, AlertAction.ADD_NOTE): Transition(_R),
+        (_A, AlertAction.ACKNOWLEDGE): Transition(_A),
+        (_A, AlertAction.REPORT_STATUS): Transition(_P),
+        (_A, AlertAction.RESOLVE): Transition(AlertState.RESOLVED, only_scope=Scope.ROOM),
+        (_A, AlertAction.GIVE_ALL_CLEAR): Transition(AlertState.ALL_CLEAR, only_scope=Scope.CAMPUS),
+        (_A, AlertAction.CANCEL): Transition(AlertState.CANCELLED),
+        (_A, AlertAction.UPGRADE): Transition(_R),
+        (_A, AlertAction.ADD_NOTE): Transition(_A),
+        (_P, AlertAction.ACKNOWLEDGE): Transition(_P),
+        (_P, AlertAction.REPORT_STATUS): Transition(_P),
+        (_P, AlertAction.RESOLVE): Transition(AlertState.RESOLVED, only_scope=Scope.ROOM),
+        (_P, AlertAction.GIVE_ALL_CLEAR): Transition(AlertState.ALL_CLEAR, only_scope=Scope.CAMPUS),
+        (_P, AlertAction.CANCEL): Transition(AlertState.CANCELLED),
+        (_P, AlertAction.UPGRADE): Transition(_R),
+        (_P, AlertAction.ADD_NOTE): Transition(_P),
         # Closed alerts only take notes (for the after-action record).
-        (AlertState.RESOLVED, Action.ADD_NOTE): Transition(AlertState.RESOLVED),
-        (AlertState.CANCELLED, Action.ADD_NOTE): Transition(AlertState.CANCELLED),
-        (AlertState.ALL_CLEAR, Action.ADD_NOTE): Transition(AlertState.ALL_CLEAR),
+        (AlertState.RESOLVED, AlertAction.ADD_NOTE): Transition(AlertState.RESOLVED),
+        (AlertState.CANCELLED, AlertAction.ADD_NOTE): Transition(AlertState.CANCELLED),
+        (AlertState.ALL_CLEAR, AlertAction.ADD_NOTE): Transition(AlertState.ALL_CLEAR),
     }
 )
 
@@ -98,7 +98,7 @@ class Decision:
     effects: tuple[Effect, ...]
 
 
-def transition_for(alert: Alert, action: Action) -> Transition:
+def transition_for(alert: Alert, action: AlertAction) -> Transition:
     """Look the action up in the table, or raise IllegalTransition naming the current state."""
     transition = TRANSITIONS.get((alert.state, action))
     if transition is None:

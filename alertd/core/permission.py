@@ -48,6 +48,12 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     ENROL_SECOND_FACTOR = "enrol_second_factor"
     VIEW_DELIVERIES = "view_deliveries"
+    MANAGE_API_KEYS = "manage_api_keys"
+    RESET_SECOND_FACTOR = "reset_second_factor"
+    REVOKE_SESSIONS = "revoke_sessions"  # sign another person out everywhere
+    SIGN_OUT_EVERYWHERE = "sign_out_everywhere"  # one's own sessions and tokens
+    VERIFY_AUDIT = "verify_audit"
+    CONFIGURE_SIGN_IN = "configure_sign_in"  # a district's single sign-on
 
 
 _R = Role
@@ -79,6 +85,14 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.ENROL_SECOND_FACTOR: frozenset({_R.DISPATCHER, *_ADMINS}),
         # Who was texted, and whether it arrived: the people who answer for the response.
         Action.VIEW_DELIVERIES: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        # Accounts: admins, each within its schools (see alertd.core.account for who may
+        # grant which role); single sign-on is the district's alone.
+        Action.MANAGE_API_KEYS: _ADMINS,
+        Action.RESET_SECOND_FACTOR: _ADMINS,
+        Action.REVOKE_SESSIONS: _ADMINS,
+        Action.SIGN_OUT_EVERYWHERE: _EVERYONE,
+        Action.VERIFY_AUDIT: _ADMINS,
+        Action.CONFIGURE_SIGN_IN: frozenset({_R.DISTRICT_ADMIN}),
     }
 )
 
@@ -152,6 +166,15 @@ def authorize_event(principal: Principal, event: DomainEvent) -> Verdict:
     if event.school_id is None and principal.school_ids is not None:
         return Verdict.HIDDEN
     return authorize(principal, NOTICE_PERMISSION[event.type], school_id=event.school_id)
+
+
+def others_visible_kinds(principal: Principal) -> frozenset[AlertKind] | None:
+    """Which kinds of other people's alerts `principal` sees (in its schools): None for
+    every kind; staff see only campus-wide ones, besides their own. Lets a listing filter
+    in the database what `authorize(VIEW_ALERT)` would filter afterwards."""
+    if principal.role in SEES_ALL_ALERTS:
+        return None
+    return frozenset(k for k in AlertKind if policy_of(k).scope is Scope.CAMPUS)
 
 
 def _may_see(principal: Principal, alert: Alert) -> bool:

@@ -161,7 +161,7 @@ async def test_alertd_audit_verify_on_postgresql(pg_database: str, tmp_path: Pat
 async def _seed(app: FastAPI) -> None:
     """Entries at both schools and one without a school."""
     await record_audit(
-        app.state.context.db, [_entry(1), _entry(2, school=JEFFERSON), _entry(3, school=None)]
+        app.state.database, [_entry(1), _entry(2, school=JEFFERSON), _entry(3, school=None)]
     )
 
 
@@ -203,7 +203,7 @@ async def test_a_district_admin_reads_every_entry_and_the_reading_is_audited(
     again = (await client.get("/v1/audit", params={"limit": "1000"})).json()
     exports = [e for e in again["entries"] if e["action"] == "audit.export"]
     assert exports and all(e["actor_id"] == "demo-district_admin" for e in exports)
-    assert (await app.state.context.db.read(verify_chain)).ok
+    assert (await app.state.database.read(verify_chain)).ok
 
 
 async def test_a_school_admin_reads_only_their_schools(

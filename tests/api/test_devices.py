@@ -363,7 +363,7 @@ async def test_no_secret_is_stored(app: FastAPI, button: Device) -> None:
     def device_rows(conn: sa.Connection) -> list[Any]:
         return [list(row) for row in conn.execute(sa.select(schema.devices))]
 
-    rows = await app.state.context.db.read(device_rows)
+    rows = await app.state.database.read(device_rows)
     assert rows and all(button.secret not in str(value) for row in rows for value in row)
 
 
@@ -374,7 +374,7 @@ async def test_every_device_change_is_audited(
     await client.post("/v1/devices/btn-101/rotate", headers=admin)
     await client.delete("/v1/devices/btn-101", headers=admin)
 
-    records = await app.state.context.db.read(lambda conn: read_audit(conn, limit=1000))
+    records = await app.state.database.read(lambda conn: read_audit(conn, limit=1000))
     device_entries = [r.entry for r in records if r.entry.action.startswith("device.")]
     assert [e.action for e in device_entries] == [
         "device.create",
@@ -401,7 +401,7 @@ async def test_a_badge_raises_where_its_wearer_says(
         )
         conn.execute(sa.insert(schema.user_schools).values(user_id="u-wearer", school_id=LINCOLN))
 
-    async with app.state.context.db.write() as session:
+    async with app.state.database.write() as session:
         await session.run(add_wearer)
     assert (await register(client, name="Badge", kind="badge")).json()["field"] == "user_id"
     answer = await register(client, id="badge-1", name="Badge", kind="badge", user_id="u-wearer")

@@ -21,6 +21,7 @@ from alertd.adapters.imdf.reader import ImdfPlan, read_imdf
 from alertd.adapters.imdf.writer import imdf_id
 from alertd.cli import main as cli
 from alertd.core.errors import ValidationFailed
+from alertd.core.operator import OPERATOR
 from alertd.core.site import ReplaceFloorPlans, School
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imdf"
@@ -34,7 +35,7 @@ def read(path: Path, school_id: str, existing: School | None = None) -> ImdfPlan
 
 async def save(app: FastAPI, plan: ImdfPlan, school_id: str, name: str = "Imported") -> School:
     command = ReplaceFloorPlans(school_id, name, plan.buildings, district_id="riverside-usd")
-    return await app.state.context.sites.replace_floor_plans(command, principal=None)
+    return await app.state.context.sites.replace_floor_plans(command, principal=OPERATOR)
 
 
 def rooms_of(tree: dict[str, Any]) -> Counter[str]:

@@ -16,6 +16,7 @@ from alertd.app.ports import DeliveryError, Receipt
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.core.delivery import DeliveryState
 from alertd.core.effect import SendSms
+from alertd.core.operator import STARTUP
 from alertd.main import create_app, demo_site
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
@@ -72,8 +73,8 @@ def clock() -> FakeClock:
 async def idle_app(settings: Settings, clock: FakeClock) -> AsyncIterator[FastAPI]:
     """The app without its background worker (no lifespan): the test drives the relay."""
     app = create_app(settings, clock=clock)
-    await app.state.context.alerts.load_site(demo_site().to_site())
-    await seed_demo_users(app.state.context.db, now=clock.now())
+    await app.state.context.alerts.load_site(demo_site().to_site(), principal=STARTUP)
+    await seed_demo_users(app.state.database, now=clock.now())
     yield app
 
 

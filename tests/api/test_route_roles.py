@@ -74,6 +74,23 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/devices/{device_id}/rotate"):     (A, 403, 403, 403, 403, 200, 200),
     ("DELETE", "/v1/devices/{device_id}"):          (A, 403, 403, 403, 403, 204, 204),
     ("GET", "/v1/audit"):                           (A, 403, 403, 403, 403, 200, 200),
+    ("GET", "/v1/audit/verification"):              (A, 403, 403, 403, 403, 200, 200),
+    ("GET", "/v1/users/{user_id}"):                 (A, 403, 403, 403, 403, 200, 200),
+    ("PATCH", "/v1/users/{user_id}"):               (A, 403, 403, 403, 403, 200, 200),
+    ("POST", "/v1/users/{user_id}/disable"):        (A, 403, 403, 403, 403, 200, 200),
+    ("POST", "/v1/users/{user_id}/enable"):         (A, 403, 403, 403, 403, 200, 200),
+    ("POST", "/v1/users/{user_id}/sign-out"):       (A, 403, 403, 403, 403, 204, 204),
+    ("DELETE", "/v1/users/{user_id}/second-factor"): (A, 403, 403, 403, 403, 200, 200),
+    ("GET", "/v1/api-keys"):                        (A, 403, 403, 403, 403, 200, 200),
+    ("POST", "/v1/auth/sign-out-everywhere"):       (A, 204, 204, 204, 204, 204, 204),
+    # Single sign-on: the sign-in buttons and the flow are public (no provider here: 404,
+    # and a callback that was not started here: 401); the configuration is the district's.
+    ("GET", "/v1/auth/oidc"):                       (200,) * 7,
+    ("GET", "/v1/auth/oidc/{district_id}/login"):   (404,) * 7,
+    ("GET", "/v1/auth/oidc/callback"):              (401,) * 7,
+    ("GET", "/v1/districts/{district_id}/oidc"):    (A, 403, 403, 403, 403, 403, 200),
+    ("PUT", "/v1/districts/{district_id}/oidc"):    (A, 403, 403, 403, 403, 403, 200),
+    ("DELETE", "/v1/districts/{district_id}/oidc"): (A, 403, 403, 403, 403, 403, 204),
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }
@@ -221,6 +238,58 @@ async def _rotate(admin: httpx.AsyncClient) -> Request:
 @setup("DELETE", "/v1/devices/{device_id}")
 async def _disable(admin: httpx.AsyncClient) -> Request:
     return f"/v1/devices/{await _existing_device(admin)}", {}
+
+
+async def _fresh_user(admin: httpx.AsyncClient) -> str:
+    answer = await admin.post("/v1/users", json=(await _new_user(admin))[1]["json"])
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def user_action(method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    @setup(method, path)
+    async def prepare(admin: httpx.AsyncClient) -> Request:
+        url = path.replace("{user_id}", await _fresh_user(admin))
+        return url, {"json": body} if body is not None else {}
+
+
+user_action("GET", "/v1/users/{user_id}")
+user_action("PATCH", "/v1/users/{user_id}", {"name": "Renamed Teacher"})
+user_action("POST", "/v1/users/{user_id}/disable")
+user_action("POST", "/v1/users/{user_id}/enable")
+user_action("POST", "/v1/users/{user_id}/sign-out")
+user_action("DELETE", "/v1/users/{user_id}/second-factor")
+
+DISTRICT = "riverside-usd"
+OIDC_PATH = "/v1/districts/{district_id}/oidc"
+OIDC_BODY = {
+    "issuer": "https://accounts.example.org",
+    "client_id": "alertd",
+    "client_secret": "s3cret-from-the-provider",
+    "allowed_domains": ["riverside.example.org"],
+    "rules": [{"claim": "groups", "value": "teachers", "role": "staff", "school_ids": [LINCOLN]}],
+}
+
+
+@setup("PUT", OIDC_PATH)
+async def _put_oidc(_admin: httpx.AsyncClient) -> Request:
+    return OIDC_PATH.replace("{district_id}", DISTRICT), {"json": OIDC_BODY}
+
+
+async def _configured_oidc(admin: httpx.AsyncClient) -> Request:
+    path = OIDC_PATH.replace("{district_id}", DISTRICT)
+    answer = await admin.put(path, json=OIDC_BODY)
+    assert answer.status_code == 200, answer.text
+    return path, {}
+
+
+setup("GET", OIDC_PATH)(_configured_oidc)
+setup("DELETE", OIDC_PATH)(_configured_oidc)
+
+
+@setup("GET", "/v1/auth/oidc/{district_id}/login")
+async def _oidc_login(_admin: httpx.AsyncClient) -> Request:
+    return f"/v1/auth/oidc/{DISTRICT}/login", {"follow_redirects": False}
 
 
 def plain(method: str, path: str) -> Setup:

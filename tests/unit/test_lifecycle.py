@@ -13,8 +13,8 @@ from alertd.core.actor import Actor
 from alertd.core.alert import Alert, AlertState, EventType, ResponderStatus
 from alertd.core.command import (
     Acknowledge,
-    Action,
     AddNote,
+    AlertAction,
     AlertCommand,
     Cancel,
     GiveAllClear,
@@ -41,10 +41,10 @@ all_clear     -             -              -               -          -         
 """
 
 
-def _expected() -> dict[tuple[AlertState, Action, Scope], AlertState | None]:
+def _expected() -> dict[tuple[AlertState, AlertAction, Scope], AlertState | None]:
     header, *rows = [line.split() for line in MATRIX.strip().splitlines()]
-    actions = [Action(name) for name in header[1:]]
-    expected: dict[tuple[AlertState, Action, Scope], AlertState | None] = {}
+    actions = [AlertAction(name) for name in header[1:]]
+    expected: dict[tuple[AlertState, AlertAction, Scope], AlertState | None] = {}
     for state_name, *cells in rows:
         for action, cell in zip(actions, cells, strict=True):
             for scope in Scope:
@@ -75,16 +75,18 @@ def alert_in(state: AlertState, scope: Scope) -> Alert:
     return replace(raised, state=state)
 
 
-def command_for(action: Action, scope: Scope) -> AlertCommand:
+def command_for(action: AlertAction, scope: Scope) -> AlertCommand:
     return {
-        Action.ACKNOWLEDGE: Acknowledge(note="on it"),
-        Action.REPORT_STATUS: ReportStatus(status=ResponderStatus.EN_ROUTE),
-        Action.RESOLVE: Resolve(note="student ok"),
-        Action.CANCEL: Cancel(reason="button pressed by mistake"),
-        Action.GIVE_ALL_CLEAR: GiveAllClear(),
-        Action.ADD_NOTE: AddNote(text="doors 3 and 4 checked"),
+        AlertAction.ACKNOWLEDGE: Acknowledge(note="on it"),
+        AlertAction.REPORT_STATUS: ReportStatus(status=ResponderStatus.EN_ROUTE),
+        AlertAction.RESOLVE: Resolve(note="student ok"),
+        AlertAction.CANCEL: Cancel(reason="button pressed by mistake"),
+        AlertAction.GIVE_ALL_CLEAR: GiveAllClear(),
+        AlertAction.ADD_NOTE: AddNote(text="doors 3 and 4 checked"),
         # medical (severe) -> lockdown (extreme); lockdown (extreme) -> fire (extreme)
-        Action.UPGRADE: Upgrade(kind=AlertKind.LOCKDOWN if scope is Scope.ROOM else AlertKind.FIRE),
+        AlertAction.UPGRADE: Upgrade(
+            kind=AlertKind.LOCKDOWN if scope is Scope.ROOM else AlertKind.FIRE
+        ),
     }[action]
 
 
@@ -93,7 +95,7 @@ def command_for(action: Action, scope: Scope) -> AlertCommand:
     sorted(EXPECTED, key=str),
     ids=lambda v: str(v.value) if hasattr(v, "value") else str(v),
 )
-def test_transition_matrix(state: AlertState, action: Action, scope: Scope) -> None:
+def test_transition_matrix(state: AlertState, action: AlertAction, scope: Scope) -> None:
     alert = alert_in(state, scope)
     target = EXPECTED[(state, action, scope)]
     command = command_for(action, scope)
@@ -113,7 +115,7 @@ def test_transition_matrix(state: AlertState, action: Action, scope: Scope) -> N
 
 
 def test_every_state_and_action_is_covered() -> None:
-    assert {(s, a) for s, a, _ in EXPECTED} == {(s, a) for s in AlertState for a in Action}
+    assert {(s, a) for s, a, _ in EXPECTED} == {(s, a) for s in AlertState for a in AlertAction}
 
 
 def test_transitions_record_actor_time_and_note() -> None:

@@ -178,3 +178,37 @@ async def test_timeline_entries_validate_as_alert_event_messages(
 
 def test_demo_site_document_validates_against_the_site_schema() -> None:
     assert_conforms(json.loads(DEMO_SITE.read_text(encoding="utf-8")), "site.schema.json")
+
+
+async def test_accounts_answers_validate_against_their_schemas(client: httpx.AsyncClient) -> None:
+    """The accounts API (the admin pages' contract) sends what schemas/http/ describes."""
+    device = {
+        "name": "Room 101 button",
+        "kind": "wall_button",
+        "school_id": SCHOOL,
+        "room_id": ROOM,
+    }
+    user = {
+        "email": "contract@lincoln.example",
+        "name": "Casey Contract",
+        "role": "staff",
+        "password": "a long enough password",
+        "school_ids": [SCHOOL],
+    }
+    created = await client.post("/v1/users", json=user)
+    answers = {
+        "http/UserOut.schema.json": created,
+        "http/UserList.schema.json": await client.get("/v1/users"),
+        "http/ApiKeyIssued.schema.json": await client.post(
+            f"/v1/users/{created.json()['id']}/api-keys", json={"name": "sync"}
+        ),
+        "http/ApiKeyList.schema.json": await client.get("/v1/api-keys"),
+        "http/DeviceSecretOut.schema.json": await client.post("/v1/devices", json=device),
+        "http/DeviceList.schema.json": await client.get("/v1/devices", params={"school": SCHOOL}),
+        "http/AuditPage.schema.json": await client.get("/v1/audit", params={"limit": "5"}),
+        "http/AuditVerificationOut.schema.json": await client.get("/v1/audit/verification"),
+        "http/SignInOptions.schema.json": await client.get("/v1/auth/oidc"),
+    }
+    for schema, answer in answers.items():
+        assert answer.status_code in (200, 201), (schema, answer.text)
+        assert_conforms(answer.json(), schema)

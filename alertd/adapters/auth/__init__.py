@@ -1,7 +1,6 @@
-"""Authentication building blocks: password hashing, tokens, TOTP, login back-off, users,
-API keys and demo users. The HTTP adapter (`alertd.adapters.http.auth`) puts them together.
+"""Authentication mechanisms, one technology each: argon2 password hashing, JWT tokens,
+TOTP codes, sealing secrets at rest, OpenID Connect (authlib), the demo users.
 
-Database steps here are plain synchronous functions of a `Connection`, run through
-`alertd.adapters.db.engine.Database`. Slow work (argon2) never runs inside them: hash and
-verify outside the writer, so that one login does not hold up every alert.
+They implement the ports of `alertd.app.account_ports`; the policy that puts them together
+(the login flow, who may grant which role) is in `alertd.app` and `alertd.core`.
 """

@@ -24,9 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from alertd.adapters.auth.passwords import hash_password
-from alertd.adapters.auth.users import create_user, find_user_by_email
+from alertd.adapters.db import users
 from alertd.adapters.db.engine import Database
 from alertd.adapters.db.schema import agency_schools
+from alertd.app.account_ports import NewAccount
+from alertd.core.account import Affiliation
 from alertd.core.permission import Role
 
 DEMO_PASSWORD = "demo"  # documented; seeded only in demo + dev mode
@@ -86,18 +88,17 @@ async def seed_demo_users(db: Database, *, now: datetime) -> None:
                 agency_schools.insert().values(agency_id=JEFFERSON_AGENCY, school_id=JEFFERSON)
             )
         for user in DEMO_USERS:
-            if find_user_by_email(conn, user.email) is None:
-                create_user(
-                    conn,
+            if users.account_by_email(conn, user.email) is None:
+                affiliation = Affiliation(user.role, user.school_ids, user.agency_id)
+                new = NewAccount(
+                    id=user.user_id,
                     email=user.email,
                     name=user.name,
-                    role=user.role,
+                    affiliation=affiliation,
                     password_hash=password_hash,
-                    now=now,
-                    school_ids=user.school_ids,
-                    agency_id=user.agency_id,
-                    user_id=user.user_id,
+                    created_at=now,
                 )
+                users.add_account(conn, new)
 
     async with db.write() as session:
         await session.run(seed)

@@ -6,6 +6,7 @@ thread (`asyncio.to_thread`), never on the event loop or the database writer thr
 
 from __future__ import annotations
 
+import asyncio
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -44,3 +45,19 @@ def spend_verify_time(password: str) -> None:
     """Take as long as a real verification, for an unknown user: the answer's timing must
     not tell whether a username exists."""
     verify_password(_dummy_hash(), password)
+
+
+class Argon2Passwords:
+    """Implements `alertd.app.account_ports.PasswordHasher`, each call on a worker thread."""
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(hash_password, password)
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return await asyncio.to_thread(verify_password, password_hash, password)
+
+    async def spend_verify_time(self, password: str) -> None:
+        await asyncio.to_thread(spend_verify_time, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return needs_rehash(password_hash)

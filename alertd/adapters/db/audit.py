@@ -12,12 +12,12 @@ append) BEFORE calling `append_audit`, so that two transactions never wait on ea
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from alertd.adapters.codec import utc
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.engine import Database
 from alertd.core.audit import (
@@ -29,7 +29,14 @@ from alertd.core.audit import (
     normalize_detail,
 )
 
-__all__ = ["append_audit", "read_audit", "record_audit", "verify_chain"]
+__all__ = [
+    "append_audit",
+    "audit_hashes",
+    "audit_head",
+    "read_audit",
+    "record_audit",
+    "verify_chain",
+]
 
 _BUMP_HEAD = (
     sa.update(t.audit_head)
@@ -49,10 +56,6 @@ _INSERT = sa.insert(t.audit_log)
 _VERIFY_PAGE = 1000
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
     """Append `entries` to the chain, in order, inside the caller's open write transaction.
 
@@ -66,7 +69,7 @@ def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> list[AuditR
         return []
     normalized = [
         AuditEntry(
-            at=_utc(e.at),
+            at=utc(e.at),
             actor_id=e.actor_id,
             actor_role=e.actor_role,
             action=e.action,
@@ -112,7 +115,7 @@ async def record_audit(db: Database, entries: Sequence[AuditEntry]) -> None:
 
 def _record(row: Any) -> AuditRecord:
     entry = AuditEntry(
-        at=_utc(row.at),
+        at=utc(row.at),
         actor_id=row.actor_id,
         actor_role=row.actor_role,
         action=row.action,
@@ -171,3 +174,19 @@ def verify_chain(conn: Connection) -> VerifyResult:
         if failure is not None:
             return failure
     return verifier.finish(head_id=head_id, head_hash=head_hash)
+
+
+def audit_head(conn: Connection) -> tuple[int, str]:
+    """The id and hash of the last entry (0 and the genesis hash while the trail is empty)."""
+    head_id, head_hash = conn.execute(_SELECT_HEAD).one()
+    return int(head_id), str(head_hash)
+
+
+def audit_hashes(conn: Connection, entry_ids: Collection[int]) -> dict[int, str]:
+    """The stored hash of each of these entries that exists."""
+    if not entry_ids:
+        return {}
+    query = sa.select(t.audit_log.c.id, t.audit_log.c.hash).where(
+        t.audit_log.c.id.in_(sorted(set(entry_ids)))
+    )
+    return {int(row.id): str(row.hash) for row in conn.execute(query)}

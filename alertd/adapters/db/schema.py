@@ -157,10 +157,16 @@ users = sa.Table(
     sa.Column("role", sa.String(32), nullable=False),
     sa.Column("agency_id", sa.String(64)),  # dispatchers: their agency's schools are theirs
     sa.Column("password_hash", sa.String(200), nullable=False),
-    sa.Column("totp_secret", sa.String(64)),  # set: the second factor is required
-    sa.Column("totp_pending_secret", sa.String(64)),  # enrolled, awaiting a first code
+    # Sealed (encrypted under a key derived from ALERTD_SECRET_KEY), never in clear.
+    sa.Column("totp_secret", sa.String(200)),  # set: the second factor is required
+    sa.Column("totp_pending_secret", sa.String(200)),  # enrolled, awaiting a first code
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Moment, nullable=False),
+    sa.Column("totp_last_step", sa.BigInteger),  # the last code's time step: codes are single use
+    # Bumped to end every token and session of the user (sign out everywhere, disabling).
+    sa.Column("token_epoch", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("source", sa.String(16), nullable=False, server_default="local"),
+    sa.Column("external_id", sa.String(255)),  # the roster's sourcedId, the provider's sub
 )
 
 user_schools = sa.Table(
@@ -214,6 +220,7 @@ devices = sa.Table(
     sa.Index("ix_devices_school", "school_id"),
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Moment, nullable=False),
+    sa.Column("last_seen_at", Moment),  # its last signed request
 )
 
 device_nonces = sa.Table(
@@ -249,4 +256,12 @@ audit_log = sa.Table(
     sa.Column("detail", JsonDoc, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# A district's OpenID Connect provider (alertd.core.sso); the client secret in `doc` is sealed.
+oidc_providers = sa.Table(
+    "oidc_providers",
+    metadata,
+    sa.Column("district_id", sa.String(64), primary_key=True),
+    sa.Column("doc", JsonDoc, nullable=False),
 )

@@ -271,6 +271,11 @@ class SqlStore:
             select = select.where(c.raised_at >= codec.utc(query.raised_after))
         if query.raised_before is not None:
             select = select.where(c.raised_at < codec.utc(query.raised_before))
+        if query.raised_by_or_kinds is not None:
+            raiser, kinds = query.raised_by_or_kinds
+            select = select.where(
+                sa.or_(c.raised_by == raiser, c.kind.in_(sorted(k.value for k in kinds)))
+            )
         return await self._db.read(
             lambda conn: [codec.alert_from_dict(r.body) for r in conn.execute(select)]
         )

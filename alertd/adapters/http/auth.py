@@ -1,75 +1,54 @@
-"""Signing in: OAuth2 password login, refresh tokens, console sessions with CSRF protection,
-the TOTP second factor, and the authenticators `current_principal` tries.
+"""Signing in and out over HTTP, and the authenticators `current_principal` tries.
 
     POST /v1/auth/token         OAuth2 form; grant_type password (default) or refresh_token
     POST /v1/auth/session       console sign-in: HttpOnly session cookie + CSRF token
     GET  /v1/auth/me            who is signed in (the console shows it)
     POST /v1/auth/logout        clears the cookies; revokes a refresh token if one is sent
+    POST /v1/auth/sign-out-everywhere   ends every session and token of the caller
     POST /v1/auth/totp          enrol in the second factor (dispatchers and admins)
     POST /v1/auth/totp/confirm  turn it on with a first valid code
 
-Answers never repeat a password, token or key. A failed login does not say which part was
-wrong. After repeated failures a username is in back-off: the next attempts get 429 with
-Retry-After, and the password is not even checked.
+The login flow lives in `alertd.app.signin`. Answers never repeat a password, token or key.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import Connection
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from alertd.adapters.auth.tokens import (
-    TokenType,
-    decode_token,
-    issue_refresh_token,
-    issue_token,
-    keyed_digest,
-    revoke_refresh_token,
-)
-from alertd.adapters.auth.users import (
-    find_user,
-    load_principal,
-    principal_for_api_key,
-)
-from alertd.adapters.db.audit import append_audit
-from alertd.adapters.http import second_factor, users
+from alertd.adapters.auth.tokens import TokenType, decode_token
+from alertd.adapters.http import second_factor, sso
 from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.login import (
-    TokenAnswer,
-    check_login,
-    json_answer,
-    record_login,
-    refresh,
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    close_session,
+    csrf_valid,
+    open_session,
     secret_of,
     token_answer,
 )
-from alertd.core.audit import AuditEntry
+from alertd.adapters.http.response import OrjsonResponse
+from alertd.adapters.wire import accounts as wire
+from alertd.adapters.wire.v1 import ErrorBody
 from alertd.core.errors import Forbidden, Unauthenticated, ValidationFailed
 from alertd.core.permission import Principal
 
 router = APIRouter(prefix="/v1", tags=["auth"])
-router.include_router(users.router)
 router.include_router(second_factor.router)
+router.include_router(sso.router)
 
-
-SESSION_COOKIE = "alertd_session"
-CSRF_COOKIE = "alertd_csrf"
-CSRF_HEADER = "X-CSRF-Token"
 API_KEY_HEADER = "X-API-Key"
-SESSION_LIFETIME = timedelta(hours=12)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class SessionAnswer(BaseModel):
-    csrf_token: str = Field(description=f"Send it back as {CSRF_HEADER} on unsafe requests.")
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "wrong credentials (`field` names a missing code)"},
+    429: {"model": ErrorBody, "description": "back-off: wait Retry-After seconds"},
+}
 
 
 # --- the authenticators ---------------------------------------------------------------------
@@ -83,14 +62,14 @@ async def authenticate_bearer(connection: HTTPConnection, ctx: HttpContext) -> P
     claims = decode_token(
         token, secret=secret_of(ctx), token_type=TokenType.ACCESS, now=ctx.clock.now()
     )
-    return await _principal_or_refuse(ctx, claims.user_id)
+    return await ctx.signin.principal_for_token(claims.user_id, token_epoch=claims.token_epoch)
 
 
 async def authenticate_session(connection: HTTPConnection, ctx: HttpContext) -> Principal | None:
     """The console's session cookie. Unsafe HTTP methods also need the CSRF header.
 
     Raises:
-        Unauthenticated: the cookie is forged or expired, or its user is disabled.
+        Unauthenticated: the cookie is forged or expired, its user disabled or signed out.
         Forbidden: an unsafe request without the matching CSRF token.
     """
     cookie = connection.cookies.get(SESSION_COOKIE)
@@ -103,9 +82,9 @@ async def authenticate_session(connection: HTTPConnection, ctx: HttpContext) -> 
         sent = connection.headers.get(CSRF_HEADER, "")
         kept = connection.cookies.get(CSRF_COOKIE, "")
         same = hmac.compare_digest(sent.encode(), kept.encode())
-        if not (sent and same and _csrf_valid(ctx, sent, session_id=claims.token_id)):
+        if not (sent and same and csrf_valid(ctx, sent, session_id=claims.token_id)):
             raise Forbidden("csrf token missing or wrong")
-    return await _principal_or_refuse(ctx, claims.user_id)
+    return await ctx.signin.principal_for_token(claims.user_id, token_epoch=claims.token_epoch)
 
 
 async def authenticate_api_key(connection: HTTPConnection, ctx: HttpContext) -> Principal | None:
@@ -113,11 +92,7 @@ async def authenticate_api_key(connection: HTTPConnection, ctx: HttpContext) -> 
     key = connection.headers.get(API_KEY_HEADER)
     if not key:
         return None
-    principal = await ctx.db.read(lambda conn: principal_for_api_key(conn, key))
-    if principal is None:
-        raise Unauthenticated("the API key is not valid")
-    assert isinstance(principal, Principal)
-    return principal
+    return await ctx.signin.principal_for_api_key(key)
 
 
 # --- signing in ----------------------------------------------------------------------------
@@ -125,9 +100,9 @@ async def authenticate_api_key(connection: HTTPConnection, ctx: HttpContext) -> 
 
 @router.post(
     "/auth/token",
-    response_model=TokenAnswer,
+    response_model=wire.TokenAnswer,
     summary="Sign in (OAuth2 password grant) or spend a refresh token",
-    responses={401: {"description": "wrong credentials"}, 429: {"description": "back-off"}},
+    responses=_REFUSALS,
 )
 async def token(
     ctx: Ctx,
@@ -140,65 +115,39 @@ async def token(
     if grant_type == "refresh_token":
         if not refresh_token:
             raise ValidationFailed("refresh_token", "required for grant_type refresh_token")
-        return await refresh(ctx, refresh_token)
+        return token_answer(ctx, await ctx.signin.refresh(refresh_token))
     if grant_type != "password":
         raise ValidationFailed("grant_type", "must be password or refresh_token")
-    outcome = await check_login(ctx, username, password, totp_code)
-    if isinstance(outcome, Response):
-        return outcome
-    lifetime = timedelta(days=ctx.settings.refresh_token_days)
-    now = ctx.clock.now()
-
-    def issue(conn: Connection) -> str:
-        record_login(conn, ctx, outcome, channel="token")
-        return issue_refresh_token(conn, user_id=outcome.user.id, now=now, lifetime=lifetime)
-
-    async with ctx.db.write() as session:
-        new_refresh = await session.run(issue)
-    return token_answer(ctx, outcome.user, new_refresh)
+    signed = await ctx.signin.sign_in(
+        username, password, totp_code, channel="token", with_refresh_token=True
+    )
+    return token_answer(ctx, signed)
 
 
 @router.post(
     "/auth/session",
-    response_model=SessionAnswer,
+    response_model=wire.SessionAnswer,
+    responses=_REFUSALS,
     summary="Console sign-in: sets the session and CSRF cookies (JSON or form body)",
 )
-async def open_session(request: Request, ctx: Ctx) -> Response:
+async def session(request: Request, ctx: Ctx) -> Response:
     fields = await _fields_of(request)
-    outcome = await check_login(
-        ctx, fields.get("username", ""), fields.get("password", ""), fields.get("totp_code", "")
+    signed = await ctx.signin.sign_in(
+        fields.get("username", ""),
+        fields.get("password", ""),
+        fields.get("totp_code", ""),
+        channel="session",
+        with_refresh_token=False,
     )
-    if isinstance(outcome, Response):
-        return outcome
-    async with ctx.db.write() as session:
-        await session.run(lambda conn: record_login(conn, ctx, outcome, channel="session"))
-    now = ctx.clock.now()
-    cookie = issue_token(
-        secret=secret_of(ctx),
-        user_id=outcome.user.id,
-        role=outcome.user.role.value,
-        token_type=TokenType.SESSION,
-        now=now,
-        lifetime=SESSION_LIFETIME,
+    return open_session(
+        ctx, signed, lambda csrf: OrjsonResponse(wire.SessionAnswer(csrf_token=csrf).model_dump())
     )
-    session_id = decode_token(
-        cookie, secret=secret_of(ctx), token_type=TokenType.SESSION, now=now
-    ).token_id
-    csrf = _new_csrf(ctx, session_id=session_id)
-    response = json_answer({"csrf_token": csrf})
-    secure = not ctx.settings.dev_mode
-    max_age = int(SESSION_LIFETIME.total_seconds())
-    for name, value, http_only in ((SESSION_COOKIE, cookie, True), (CSRF_COOKIE, csrf, False)):
-        response.set_cookie(
-            name, value, max_age=max_age, httponly=http_only, secure=secure, samesite="strict"
-        )
-    return response
 
 
 @router.get("/auth/me", summary="Who is signed in: name, role and schools")
 async def whoami(principal: Who) -> Response:
     schools = sorted(principal.school_ids) if principal.school_ids is not None else None
-    return json_answer(
+    return OrjsonResponse(
         {
             "id": principal.actor.id,
             "name": principal.actor.name,
@@ -211,37 +160,32 @@ async def whoami(principal: Who) -> Response:
 @router.post("/auth/logout", status_code=204, summary="Sign out: clear cookies, revoke a token")
 async def logout(request: Request, ctx: Ctx) -> Response:
     fields = await _fields_of(request)
-    now = ctx.clock.now()
     session_user: str | None = None
     if cookie := request.cookies.get(SESSION_COOKIE):
         try:
             claims = decode_token(
-                cookie, secret=secret_of(ctx), token_type=TokenType.SESSION, now=now
+                cookie, secret=secret_of(ctx), token_type=TokenType.SESSION, now=ctx.clock.now()
             )
             session_user = claims.user_id
         except Unauthenticated:
             pass  # an expired or forged cookie is cleared all the same
-    refresh = fields.get("refresh_token", "")
-
-    def sign_out(conn: Connection) -> None:
-        user_ids = {session_user} if session_user else set()
-        if refresh and (owner := revoke_refresh_token(conn, refresh, now=now)):
-            user_ids.add(owner)
-        entries = []
-        for user_id in sorted(user_ids):
-            user = find_user(conn, user_id)
-            role = user.role.value if user else "unknown"
-            entries.append(
-                AuditEntry(at=now, actor_id=user_id, actor_role=role, action="auth.logout")
-            )
-        if entries:
-            append_audit(conn, entries)
-
-    async with ctx.db.write() as session:
-        await session.run(sign_out)
+    await ctx.signin.sign_out(
+        session_user_id=session_user, refresh_token=fields.get("refresh_token") or None
+    )
     response = Response(status_code=204)
-    for name in (SESSION_COOKIE, CSRF_COOKIE):
-        response.delete_cookie(name, secure=not ctx.settings.dev_mode, samesite="strict")
+    close_session(ctx, response)
+    return response
+
+
+@router.post(
+    "/auth/sign-out-everywhere",
+    status_code=204,
+    summary="End every session, access token and refresh token of the caller",
+)
+async def sign_out_everywhere(ctx: Ctx, principal: Who) -> Response:
+    await ctx.accounts.sign_out_everywhere(principal.actor.id, principal=principal)
+    response = Response(status_code=204)
+    close_session(ctx, response)
     return response
 
 
@@ -256,25 +200,6 @@ def _bearer_token(connection: HTTPConnection) -> str | None:
     if connection.scope["type"] == "websocket":
         return connection.query_params.get("access_token") or None
     return None
-
-
-async def _principal_or_refuse(ctx: HttpContext, user_id: str) -> Principal:
-    principal = await ctx.db.read(lambda conn: load_principal(conn, user_id))
-    if principal is None:
-        raise Unauthenticated("this account cannot sign in")
-    assert isinstance(principal, Principal)
-    return principal
-
-
-def _new_csrf(ctx: HttpContext, *, session_id: str) -> str:
-    nonce = secrets.token_urlsafe(16)
-    return f"{nonce}.{keyed_digest(secret_of(ctx), f'csrf:{session_id}:{nonce}')}"
-
-
-def _csrf_valid(ctx: HttpContext, csrf: str, *, session_id: str) -> bool:
-    nonce, _, digest = csrf.partition(".")
-    expected = keyed_digest(secret_of(ctx), f"csrf:{session_id}:{nonce}")
-    return hmac.compare_digest(digest.encode(), expected.encode())
 
 
 async def _fields_of(request: Request) -> dict[str, str]:

@@ -15,11 +15,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from alertd.adapters.db.engine import Database
 from alertd.adapters.metrics import Metrics
+from alertd.app.accounts import AccountService
+from alertd.app.audit import AuditService
+from alertd.app.devices import DeviceService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.service import AlertService
+from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
+from alertd.app.sso import SsoService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
 from alertd.settings import Settings
@@ -37,9 +41,13 @@ class HttpContext:
     stream_queue: int
     stream_heartbeat_seconds: float
     stream_send_timeout_seconds: float
-    db: Database  # for the adapters that keep their own tables (auth, devices, audit)
     settings: Settings
     sites: SiteService
+    accounts: AccountService
+    signin: SignInService
+    devices: DeviceService
+    audit: AuditService
+    sso: SsoService
     authenticators: Sequence[Authenticator] = ()
 
 

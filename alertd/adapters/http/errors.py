@@ -17,6 +17,7 @@ from alertd.core.errors import (
     IdempotencyConflict,
     IllegalTransition,
     NotFound,
+    TooManyAttempts,
     Unauthenticated,
     ValidationFailed,
 )
@@ -28,6 +29,7 @@ _STATUS: dict[type[AlertdError], int] = {
     IdempotencyConflict: 422,
     Unauthenticated: 401,
     Forbidden: 403,
+    TooManyAttempts: 429,
 }
 
 
@@ -56,9 +58,14 @@ async def _on_alertd_error(_request: Request, error: Exception) -> Response:
     if isinstance(error, IdempotencyConflict):
         field = "Idempotency-Key"
     current = error.current_state if isinstance(error, IllegalTransition) else None
-    response = error_response(status, error.code, error.message, field=field, current_state=current)
+    wait = error.retry_after if isinstance(error, TooManyAttempts) else None
+    response = error_response(
+        status, error.code, error.message, field=field, current_state=current, retry_after=wait
+    )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
     return response
 
 

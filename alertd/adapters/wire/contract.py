@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
-from alertd.adapters.wire import v1
+from alertd.adapters.wire import accounts, v1
 from alertd.adapters.wire.site import SiteDocument
 
 Json = dict[str, Any]
@@ -178,6 +178,11 @@ def asyncapi_document() -> Json:
     }
 
 
+def http_schema_path(model: type[BaseModel]) -> str:
+    """Where an HTTP body's schema lives (the accounts API), relative to `schemas/`."""
+    return f"http/{model.__name__}.schema.json"
+
+
 def render() -> dict[str, str]:
     """Every generated file, as text, keyed by its path relative to `schemas/`."""
     documents = {
@@ -187,6 +192,12 @@ def render() -> dict[str, str]:
     for model in STREAM_MESSAGES:
         path = message_schema_path(model)
         documents[path] = json_schema(model, path=path, mode="serialization")
+    for model in accounts.HTTP_MODELS:
+        path = http_schema_path(model)
+        mode: JsonSchemaMode = "validation" if model.__name__.endswith("In") else "serialization"
+        if model is accounts.SecondFactorCode:
+            mode = "validation"
+        documents[path] = json_schema(model, path=path, mode=mode)
     return {
         path: json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         for path, document in sorted(documents.items())
