@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,7 +281,7 @@ def _units(
     skipped: list[str],
 ) -> dict[str, list[Room]]:
     rooms: dict[str, list[Room]] = {}
-    per_category: Counter[str] = Counter()
+    unnamed = _UnnamedRooms(label_of(f["properties"].get("name")) for f in features)
     numbers: Counter[str] = Counter()
     for feature in features:
         ident, properties = feature["id"], feature["properties"]
@@ -300,10 +300,7 @@ def _units(
             continue
         category = str(properties.get("category") or "unspecified")
         base = category.split(".", 1)[0]
-        per_category[base] += 1
-        name = label_of(properties.get("name"))
-        if name is None:
-            name = f"{base.capitalize()} {per_category[base]}"
+        name = label_of(properties.get("name")) or unnamed.name(base)
         number = _number(label_of(properties.get("alt_name")), name)
         numbers[number] += 1
         if numbers[number] > 1:
@@ -317,6 +314,23 @@ def _units(
         )
         rooms.setdefault(level_id, []).append(room)
     return rooms
+
+
+class _UnnamedRooms:
+    """Names for units without one: the category and a number ("Classroom 3"), never the name
+    of another unit of the archive (a dispatcher must not see two rooms called "Classroom 206")."""
+
+    def __init__(self, names: Iterable[str | None]) -> None:
+        self._taken = {name.casefold() for name in names if name is not None}
+        self._counts: Counter[str] = Counter()
+
+    def name(self, category: str) -> str:
+        while True:
+            self._counts[category] += 1
+            candidate = f"{category.capitalize()} {self._counts[category]}"
+            if candidate.casefold() not in self._taken:
+                self._taken.add(candidate.casefold())
+                return candidate
 
 
 def _number(alt_name: str | None, name: str) -> str:
