@@ -6,7 +6,8 @@ something would be wrong:
 - feature files are `unit.geojson` as IMDF names them, or `unit.json` as some converters
   (osmtoimdf, for one) write them; the `.geojson` one wins when both are there;
 - names are language maps (`{"en": ..., "ru": ...}`, English preferred) or null (then the
-  category and a number, "Classroom 3"); buildings without a name are "Building 2";
+  category and a number, "Classroom 3", that no other unit is called); buildings without a
+  name are "Building 2";
 - a level belongs to the buildings it names; ordinals are kept per building (one building's
   "Floor 1" may be ordinal 0, another's ordinal 1);
 - `display_point` is not needed (the console places labels itself); unknown properties and
