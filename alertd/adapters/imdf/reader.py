@@ -3,8 +3,11 @@
 Real archives are untidy, so the reader is lenient where nothing is lost and strict where
 something would be wrong:
 
+- feature files are `unit.geojson` as IMDF names them, or `unit.json` as some converters
+  (osmtoimdf, for one) write them; the `.geojson` one wins when both are there;
 - names are language maps (`{"en": ..., "ru": ...}`, English preferred) or null (then the
-  category and a number, "Classroom 3"); buildings without a name are "Building 2";
+  category and a number, "Classroom 3", that no other unit is called); buildings without a
+  name are "Building 2";
 - a level belongs to the buildings it names; ordinals are kept per building (one building's
   "Floor 1" may be ordinal 0, another's ordinal 1);
 - `display_point` is not needed (the console places labels itself); unknown properties and
@@ -28,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +41,9 @@ from alertd.adapters.wire.site import PolygonIn
 from alertd.core.errors import ValidationFailed
 from alertd.core.site import Building, Floor, Room, RoomType, School
 
-USED_FILES = ("manifest.json", "venue.geojson", "building.geojson", "level.geojson")
-UNIT_FILE = "unit.geojson"
-REQUIRED_FILES = ("manifest.json", "level.geojson", UNIT_FILE)
+MANIFEST = "manifest.json"
+READ_TYPES = ("venue", "building", "level", "unit")
+REQUIRED_TYPES = ("level", "unit")
 ID_MAX = 64
 NAME_MAX = 120
 NUMBER_MAX = 16
@@ -98,20 +101,24 @@ def read_imdf(
     `existing` is the school as it stands (None if new): features exported from it keep their
     ids; `imdf_id` is how the writer turns an alertd id into an IMDF id.
     """
-    missing = [name for name in REQUIRED_FILES if name not in files]
+    named = _feature_files(files)
+    missing = [MANIFEST] if MANIFEST not in files else []
+    missing += [f"{kind}.geojson" for kind in REQUIRED_TYPES if kind not in named]
     if missing:
         raise ValidationFailed("archive", f"not an IMDF archive: {', '.join(missing)} missing")
     skipped = [
         f"{name}: not used (only venue, building, level and unit features are read)"
         for name in sorted(files)
-        if name not in (*USED_FILES, UNIT_FILE)
+        if name not in (MANIFEST, *named.values())
     ]
-    _json(files, "manifest.json")
+    _json(files, MANIFEST)
     known = _known_ids(existing, imdf_id)
     ids = _Ids(school_id, known)
-    building_names = _building_names(_features(files, "building.geojson", "building"))
-    levels = _levels(_features(files, "level.geojson", "level"), building_names, skipped)
-    rooms_by_level = _units(_features(files, UNIT_FILE, "unit"), levels, ids, skipped)
+    building_file = named.get("building", "building.geojson")
+    building_names = _building_names(_features(files, building_file, "building"))
+    level_file, unit_file = named["level"], named["unit"]
+    levels = _levels(level_file, _features(files, level_file, "level"), building_names, skipped)
+    rooms_by_level = _units(unit_file, _features(files, unit_file, "unit"), levels, ids, skipped)
     buildings: list[Building] = []
     for number, (building_id, name) in enumerate(building_names.items(), start=1):
         floors = sorted(
@@ -130,7 +137,7 @@ def read_imdf(
         )
         label = name or f"Building {number}"
         if not floors:
-            skipped.append(f"building.geojson: feature {building_id}: {label} has no levels")
+            skipped.append(f"{building_file}: feature {building_id}: {label} has no levels")
             continue
         buildings.append(Building(ids.of(building_id, "b"), label[:NAME_MAX], tuple(floors)))
     if not buildings:
@@ -139,6 +146,16 @@ def read_imdf(
 
 
 # --- files and features --------------------------------------------------------------------
+
+
+def _feature_files(files: Mapping[str, bytes]) -> dict[str, str]:
+    """Feature type -> the archive's file holding it, for the types the reader reads."""
+    found: dict[str, str] = {}
+    for kind in READ_TYPES:
+        name = next((n for n in (f"{kind}.geojson", f"{kind}.json") if n in files), None)
+        if name is not None:
+            found[kind] = name
+    return found
 
 
 def _json(files: Mapping[str, bytes], name: str) -> Any:
@@ -215,10 +232,12 @@ class _Level:
 
 
 def _levels(
-    features: list[dict[str, Any]], buildings: dict[str, str | None], skipped: list[str]
+    file_name: str,
+    features: list[dict[str, Any]],
+    buildings: dict[str, str | None],
+    skipped: list[str],
 ) -> dict[str, _Level | None]:
     """Level id -> level (None: skipped, its units go with it). Adds unknown buildings."""
-    name = "level.geojson"
     levels: dict[str, _Level | None] = {}
     for feature in features:
         ident, properties = feature["id"], feature["properties"]
@@ -227,17 +246,18 @@ def _levels(
             ordinal = int(ordinal)
         if not isinstance(ordinal, int) or isinstance(ordinal, bool) or not -10 <= ordinal <= 200:
             raise ValidationFailed(
-                name, f"{name}: feature {ident}: ordinal must be an integer from -10 to 200"
+                file_name,
+                f"{file_name}: feature {ident}: ordinal must be an integer from -10 to 200",
             )
-        geometry = _polygon(name, feature)
+        geometry = _polygon(file_name, feature)
         building_ids = [b for b in properties.get("building_ids") or [] if isinstance(b, str)]
         if not building_ids:
-            skipped.append(f"{name}: feature {ident}: an outdoor level (no building), skipped")
+            skipped.append(f"{file_name}: feature {ident}: an outdoor level (no building), skipped")
             levels[ident] = None
             continue
         if len(building_ids) > 1:
             skipped.append(
-                f"{name}: feature {ident}: spans {len(building_ids)} buildings, "
+                f"{file_name}: feature {ident}: spans {len(building_ids)} buildings, "
                 f"kept in the first ({building_ids[0]})"
             )
         for building_id in building_ids:
@@ -255,35 +275,33 @@ def _levels(
 
 
 def _units(
+    file_name: str,
     features: list[dict[str, Any]],
     levels: dict[str, _Level | None],
     ids: _Ids,
     skipped: list[str],
 ) -> dict[str, list[Room]]:
     rooms: dict[str, list[Room]] = {}
-    per_category: Counter[str] = Counter()
+    unnamed = _UnnamedRooms(label_of(f["properties"].get("name")) for f in features)
     numbers: Counter[str] = Counter()
     for feature in features:
         ident, properties = feature["id"], feature["properties"]
         level_id = properties.get("level_id")
         if level_id not in levels:
             raise ValidationFailed(
-                UNIT_FILE, f"{UNIT_FILE}: feature {ident}: level_id {level_id!r} points nowhere"
+                file_name, f"{file_name}: feature {ident}: level_id {level_id!r} points nowhere"
             )
         if feature.get("geometry") is None:
-            skipped.append(f"{UNIT_FILE}: feature {ident}: no geometry, nothing to draw")
+            skipped.append(f"{file_name}: feature {ident}: no geometry, nothing to draw")
             continue
-        geometry = _polygon(UNIT_FILE, feature)
+        geometry = _polygon(file_name, feature)
         level = levels[level_id]
         if level is None:
-            skipped.append(f"{UNIT_FILE}: feature {ident}: on an outdoor level, skipped")
+            skipped.append(f"{file_name}: feature {ident}: on an outdoor level, skipped")
             continue
         category = str(properties.get("category") or "unspecified")
         base = category.split(".", 1)[0]
-        per_category[base] += 1
-        name = label_of(properties.get("name"))
-        if name is None:
-            name = f"{base.capitalize()} {per_category[base]}"
+        name = label_of(properties.get("name")) or unnamed.name(base)
         number = _number(label_of(properties.get("alt_name")), name)
         numbers[number] += 1
         if numbers[number] > 1:
@@ -297,6 +315,23 @@ def _units(
         )
         rooms.setdefault(level_id, []).append(room)
     return rooms
+
+
+class _UnnamedRooms:
+    """Names for units without one: the category and a number ("Classroom 3"), never the name
+    of another unit of the archive (a dispatcher must not see two rooms called "Classroom 206")."""
+
+    def __init__(self, names: Iterable[str | None]) -> None:
+        self._taken = {name.casefold() for name in names if name is not None}
+        self._counts: Counter[str] = Counter()
+
+    def name(self, category: str) -> str:
+        while True:
+            self._counts[category] += 1
+            candidate = f"{category.capitalize()} {self._counts[category]}"
+            if candidate.casefold() not in self._taken:
+                self._taken.add(candidate.casefold())
+                return candidate
 
 
 def _number(alt_name: str | None, name: str) -> str:
