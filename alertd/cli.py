@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import uvicorn
 from alertd.adapters.db import migrate
 from alertd.adapters.logging_json import configure_logging
 from alertd.core.audit import VerifyResult
-from alertd.settings import Settings
+from alertd.settings import Settings, unknown_variables
 
 logger = logging.getLogger("alertd")
 
@@ -54,7 +55,7 @@ def _serve(settings: Settings, *, banner: bool) -> None:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        access_log=False,
+        access_log=settings.access_log,  # tokens in URLs are redacted (logging_json)
         ws_ping_interval=20,
         ws_ping_timeout=20,
         # Messages are ~1.3 KB; compressing each for every console cost a quarter of the
@@ -109,6 +110,14 @@ def _verify_audit(settings: Settings) -> int:
     return 1
 
 
+def warn_unknown_variables() -> None:
+    """Name every ALERTD_* variable that no setting reads (a typo would otherwise leave
+    the server on a default nobody chose)."""
+    for name, close in unknown_variables(os.environ):
+        hint = f"; did you mean {close}?" if close else ""
+        logger.warning("unknown setting %s is ignored%s", name, hint)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertd", description="School emergency alerting.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
+    warn_unknown_variables()
     if args.command == "demo":
         settings = settings.model_copy(
             update={

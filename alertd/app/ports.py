@@ -173,6 +173,13 @@ class Transaction(Protocol):
         """Create or replace the site's schools. Raises ValidationFailed if one of its room
         ids already belongs to another school."""
 
+    async def claim_relay(self, name: str) -> int | None:
+        """Take the relay position `name` for this transaction: the id of the last event
+        relayed; None when another instance is relaying right now (skip this round)."""
+
+    async def advance_relay(self, name: str, position: int) -> None:
+        """Record that every event up to `position` has been relayed."""
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
@@ -233,6 +240,25 @@ class SmsGateway(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class LogSink(Protocol):
+    """Where the event relay copies committed events (the Redis stream)."""
+
+    async def top(self) -> int:
+        """The id of the newest event the sink holds (0: none)."""
+
+    async def append(self, events: Sequence[LoggedEvent]) -> None:
+        """Add events newer than `top`, in id order; older ones are skipped."""
+
+
+class Unavailable(Exception):
+    """A dependency (the database, Redis) does not answer. Temporary: retry later; raising
+    an alert is safe to retry with the same Idempotency-Key."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"{dependency} is unavailable")
+        self.dependency = dependency
 
 
 class SlowConsumer(Exception):
