@@ -73,9 +73,7 @@ class PrivatePostgres:
         )
 
     def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self._sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        )
+        options = f"-p {self.port} -k {self._sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
         log = str(self.root / "log")
         subprocess.run(
             _as_postgres(

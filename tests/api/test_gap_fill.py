@@ -21,10 +21,10 @@ from fastapi import FastAPI
 from alertd.app.ports import LoggedEvent
 from alertd.core.actor import Actor, ActorKind
 from alertd.core.notice import Notice, NoticeType
-from alertd.testing.auth import token_for
-from alertd.testing.clock import FakeClock
 from alertd.main import create_app
 from alertd.settings import Settings
+from alertd.testing.auth import token_for
+from alertd.testing.clock import FakeClock
 from alertd.testing.live import serving
 
 OPERATOR = Actor("relay", "alertd", ActorKind.SYSTEM, "system")

@@ -99,9 +99,13 @@ class Nginx:
         self._command = [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-g", directives]
         self._process: subprocess.Popen[bytes] | None = None
 
-    async def start(self) -> str:
+    def spawn(self) -> None:
         with self.access_log.open("wb") as log:
             self._process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT)
+
+    async def start(self) -> str:
+        self.spawn()
+        assert self._process is not None
         url = f"http://127.0.0.1:{self.port}"
         async with asyncio.timeout(20), httpx.AsyncClient() as client:
             while True:
@@ -145,9 +149,7 @@ async def test_through_nginx_the_api_and_a_console_work_and_no_log_has_a_token(
     for n in (1, 2):
         data_dir = tmp_path / f"instance-{n}"
         data_dir.mkdir()
-        instances.append(
-            await alertd_processes.start(data_dir, database_url=pg_database, **env)
-        )
+        instances.append(await alertd_processes.start(data_dir, database_url=pg_database, **env))
     nginx = Nginx(nginx_root, [s.url.removeprefix("http://") for s in instances])
     try:
         base = await nginx.start()

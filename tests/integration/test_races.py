@@ -5,11 +5,14 @@ connections to a real server, must come out as if they had taken turns.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 
 from alertd.adapters.db import migrate
 from alertd.adapters.db.audit import verify_chain
@@ -22,6 +25,7 @@ from alertd.testing.servers import fresh_database
 from alertd.testing.settings import make_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 
 LOCKDOWN = {"kind": "lockdown", "school_id": "lincoln-hs", "room_id": "lincoln-hs-a-101"}
 PRESSES = 12
@@ -127,22 +131,39 @@ async def test_the_audit_chain_holds_when_sign_ins_and_alerts_interleave(
     assert result.count >= len(rooms) + len(RESPONDERS) + 3
 
 
-async def test_instances_starting_together_migrate_and_seed_the_demo_once(
-    postgres_url: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def empty_database(postgres_url: str) -> Iterator[str]:
     with fresh_database(postgres_url) as url:
-        # Every replica runs `alertd db upgrade` as it starts.
-        await asyncio.gather(*(asyncio.to_thread(migrate.upgrade, url) for _ in range(3)))
-        apps = [create_app(make_settings(tmp_path / f"i{n}", url)) for n in range(3)]
-        async with asyncio.timeout(60):
-            contexts = [app.router.lifespan_context(app) for app in apps]
-            await asyncio.gather(*(c.__aenter__() for c in contexts))
-            try:
-                transport = httpx.ASGITransport(app=apps[0])
-                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                    client.headers.update(await headers_for(client, "district_admin"))
-                    schools = (await client.get("/v1/schools")).json()
-            finally:
-                for context in contexts:
-                    await context.__aexit__(None, None, None)
+        yield url
+
+
+async def test_instances_starting_together_migrate_and_seed_the_demo_once(
+    empty_database: str, tmp_path: Path
+) -> None:
+    url = empty_database
+    # Every replica runs `alertd db upgrade` as it starts (each its own process).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTD_")}
+    env |= {"ALERTD_DATABASE_URL": url, "ALERTD_DATA_DIR": str(tmp_path)}
+    upgrades = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "alertd", "db", "upgrade", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(3)
+    ]  # fmt: skip
+    outputs = [(await p.communicate())[0].decode() for p in upgrades]
+    assert [p.returncode for p in upgrades] == [0, 0, 0], outputs
+    assert await asyncio.to_thread(migrate.current_revision, url) == HEAD
+    apps = [create_app(make_settings(tmp_path / f"i{n}", url)) for n in range(3)]
+    async with asyncio.timeout(60):
+        contexts = [app.router.lifespan_context(app) for app in apps]
+        await asyncio.gather(*(c.__aenter__() for c in contexts))
+        try:
+            transport = httpx.ASGITransport(app=apps[0])
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                client.headers.update(await headers_for(client, "district_admin"))
+                schools = (await client.get("/v1/schools")).json()
+        finally:
+            for context in contexts:
+                await context.__aexit__(None, None, None)
     assert len(schools["schools"]) == 2
