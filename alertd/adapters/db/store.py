@@ -80,11 +80,11 @@ _SELECT_RECENT = (
 )
 _SELECT_HEAD = sa.select(t.log_head.c.last_event_id).where(t.log_head.c.id == 1)
 _SELECT_RELAY = sa.select(t.event_relay.c.published_through).where(
-    t.event_relay.c.name == sa.bindparam("name")
+    t.event_relay.c.name == sa.bindparam("relay")
 )
 _ADVANCE_RELAY = (
     sa.update(t.event_relay)
-    .where(t.event_relay.c.name == sa.bindparam("name"))
+    .where(t.event_relay.c.name == sa.bindparam("relay"))
     .values(published_through=sa.bindparam("position"))
 )
 
@@ -223,14 +223,14 @@ class SqlTransaction:
             query = _SELECT_RELAY
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            position = conn.execute(query, {"name": name}).scalar_one_or_none()
+            position = conn.execute(query, {"relay": name}).scalar_one_or_none()
             return int(position) if position is not None else None
 
         return await self._session.run(step)
 
     async def advance_relay(self, name: str, position: int) -> None:
         await self._session.run(
-            lambda conn: conn.execute(_ADVANCE_RELAY, {"name": name, "position": position})
+            lambda conn: conn.execute(_ADVANCE_RELAY, {"relay": name, "position": position})
         )
 
 
