@@ -34,13 +34,15 @@ def _serve(settings: Settings, *, banner: bool) -> None:
         print(
             "\n".join(
                 [
-                    "alertd demo is running (embedded: SQLite, in-process bus, SMS outbox)",
+                    "alertd demo is running ("
+                    + ("Redis Streams bus" if settings.redis_url else "in-process bus")
+                    + ", SMS outbox)",
                     f"  API docs     {base}/docs",
                     f"  Schools      {base}/v1/schools",
                     f"  Alerts       {base}/v1/alerts",
                     f"  Live stream  {ws}/v1/stream?since=0",
                     f"  Metrics      {base}/metrics",
-                    f"  Database     {settings.resolved_database_url()}",
+                    f"  Database     {_without_password(settings.resolved_database_url())}",
                     f"  SMS outbox   {settings.resolved_sms_outbox()}",
                     "  Sign in      POST /v1/auth/token as <role>@demo.alertd, password demo",
                     "               (staff, sro, dispatcher, drill_coordinator, school_admin,",
@@ -62,6 +64,12 @@ def _serve(settings: Settings, *, banner: bool) -> None:
         # send CPU in the fan-out benchmark.
         ws_per_message_deflate=False,
     )
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _upgrade(settings: Settings) -> None:

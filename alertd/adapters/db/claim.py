@@ -109,6 +109,18 @@ def release_rows(
     return int(conn.execute(release).rowcount)
 
 
+def sweep_unlocked(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool]) -> int:
+    """Delete the rows matching `where` that no other transaction holds (PostgreSQL: FOR
+    UPDATE SKIP LOCKED), so that instances sweeping at once neither wait for nor deadlock
+    on each other; a row skipped now goes in a later sweep. How many were deleted."""
+    key = tuple(table.primary_key.columns)
+    victims = sa.select(*key).where(where)
+    if conn.dialect.name == "postgresql":
+        victims = victims.with_for_update(skip_locked=True)
+    delete = sa.delete(table).where(sa.tuple_(*key).in_(victims))
+    return int(conn.execute(delete).rowcount)
+
+
 def beat(conn: Connection, instance: Instance, now: datetime) -> None:
     """Record that `instance` is alive (registering it again if it had been forgotten)."""
     now = codec.utc(now)
@@ -129,8 +141,9 @@ def forget(conn: Connection, instance: Instance) -> None:
 
 def sweep(conn: Connection, now: datetime) -> int:
     """Delete instances silent for more than FORGET_AFTER; how many."""
-    old = t.instances.c.heartbeat_at < codec.utc(now) - FORGET_AFTER
-    return int(conn.execute(sa.delete(t.instances).where(old)).rowcount)
+    return sweep_unlocked(
+        conn, t.instances, t.instances.c.heartbeat_at < codec.utc(now) - FORGET_AFTER
+    )
 
 
 class Heartbeat:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 
 from alertd.adapters.db import schema as t
+from alertd.adapters.db.claim import sweep_unlocked
 from alertd.core.device import Device, DeviceKind
 from alertd.core.device_signature import DeviceSecrets, derive_device_secret
 from alertd.core.errors import NotFound, ValidationFailed
@@ -147,7 +148,7 @@ def record_nonce(
     has a timestamp outside the skew and is refused before its nonce is even looked at.
     """
     nonces = t.device_nonces
-    conn.execute(sa.delete(nonces).where(nonces.c.seen_at < _utc(now - 2 * max_skew)))
+    sweep_unlocked(conn, nonces, nonces.c.seen_at < _utc(now - 2 * max_skew))
     inserted = conn.execute(
         _insert(conn, nonces)
         .values(device_id=device_id, nonce=nonce, seen_at=_utc(now))
