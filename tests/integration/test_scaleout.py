@@ -270,4 +270,5 @@ async def test_a_redis_restart_mid_run_loses_nothing_and_every_console_catches_u
         assert_every_event_once_in_order(consoles, log)
         assert all(console.closes == [] for console in consoles)
     finally:
+        alertd_processes.kill_all()
         redis.remove()
