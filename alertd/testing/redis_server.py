@@ -6,17 +6,15 @@ Tests never use a fake Redis. Tests that share a server keep apart by key prefix
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from alertd.testing.servers import free_port
+from alertd.testing.servers import free_port, given_or_private
 
 STARTUP_SECONDS = 10.0
 
@@ -73,16 +71,6 @@ class PrivateRedis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """Yield the URL of a Redis server: REDIS_URL's, or a private one."""
-    given = os.environ.get("REDIS_URL")
-    if given:
-        yield given
-        return
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.remove()
+def redis_server() -> AbstractContextManager[str]:
+    """The URL of a Redis server: REDIS_URL's, or a private one."""
+    return given_or_private("REDIS_URL", PrivateRedis)

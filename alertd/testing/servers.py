@@ -14,9 +14,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.engine import make_url
 
@@ -94,19 +95,33 @@ class PrivatePostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+class PrivateServer(Protocol):
+    url: str
+
+    def start(self) -> None: ...
+
+    def remove(self) -> None: ...
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield the URL of a PostgreSQL server: DATABASE_URL's, or a private one."""
-    given = os.environ.get("DATABASE_URL")
+def given_or_private(variable: str, private: Callable[[], PrivateServer]) -> Iterator[str]:
+    """Yield the URL in environment `variable` if set, else start a private server, yield
+    its URL and remove it afterwards."""
+    given = os.environ.get(variable)
     if given:
         yield given
         return
-    server = PrivatePostgres()
+    server = private()
     server.start()
     try:
         yield server.url
     finally:
         server.remove()
+
+
+def postgres_server() -> AbstractContextManager[str]:
+    """The URL of a PostgreSQL server: DATABASE_URL's, or a private one."""
+    return given_or_private("DATABASE_URL", PrivatePostgres)
 
 
 def _run_sql(url: str, statement: str) -> None:

@@ -20,7 +20,7 @@ from alertd.adapters.db.engine import open_database
 from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
-from alertd.testing.live import serving
+from alertd.testing.live import signed_in_client
 from alertd.testing.servers import fresh_database
 from alertd.testing.settings import make_settings
 
@@ -39,12 +39,8 @@ def settings(tmp_path: Path, pg_database: str) -> Settings:
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=PRESSES * 2, max_keepalive_connections=PRESSES * 2)
-    async with (
-        serving(create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client,
-    ):
-        client.headers.update(await headers_for(client, "district_admin"))
+    """alertd on a real port, and a client with a connection for every press."""
+    async with signed_in_client(create_app(settings), connections=PRESSES * 2) as client:
         yield client
 
 

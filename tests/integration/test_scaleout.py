@@ -159,18 +159,25 @@ class Writers:
             await asyncio.sleep(gap)
 
 
-def assert_every_event_once_in_order(consoles: list[Console], log: list[int]) -> None:
-    for console in consoles:
-        ids = console.ids()
-        assert ids == log[: len(ids)], f"console {console.name}: not the log, once, in order"
-
-
-async def all_caught_up(consoles: list[Console], server: AlertdProcess) -> list[int]:
-    """Wait until every console has received the whole log as it stands; return the log."""
+async def each_got_every_event_once_in_order(
+    consoles: list[Console], raised: set[str], server: AlertdProcess
+) -> None:
+    """Wait until every console has every alert raised and the whole log as it stands, then
+    check that each received exactly the log: every event, once, in order."""
+    await each_got(consoles, raised)
     log = await the_whole_log(server)
     for console in consoles:
         await console.wait_until(lambda c: c.last_id >= log[-1])
-    return await the_whole_log(server)
+    log = await the_whole_log(server)
+    for console in consoles:
+        ids = console.ids()
+        assert ids == log[: len(ids)], f"console {console.name}: not the log, once, in order"
+        assert sorted(console.raised()) == sorted(raised)
+
+
+async def each_got(consoles: list[Console], raised: set[str]) -> None:
+    for console in consoles:
+        await console.wait_until(lambda c: set(c.raised()) >= raised)
 
 
 async def test_three_instances_every_console_gets_every_event_once_in_order(
@@ -184,13 +191,8 @@ async def test_three_instances_every_console_gets_every_event_once_in_order(
     raised = set(writers.accepted.values())
     assert len(raised) == 30
 
-    for console in consoles:
-        await console.wait_until(lambda c: set(c.raised()) >= raised)
-    log = await all_caught_up(consoles, servers[0])
-    assert_every_event_once_in_order(consoles, log)
-    for console in consoles:
-        assert sorted(console.raised()) == sorted(raised)
-        assert console.closes == []
+    await each_got_every_event_once_in_order(consoles, raised, servers[0])
+    assert all(console.closes == [] for console in consoles)
 
 
 async def deliveries_done(server: AlertdProcess, alert_ids: set[str], *, seconds: float) -> None:
@@ -233,10 +235,7 @@ async def test_kill_9_of_an_instance_loses_nothing_and_a_survivor_sends_its_text
     raised = set(writers.accepted.values())
     assert len(raised) == 16  # every press got a 2xx in the end, from someone
 
-    for console in consoles:
-        await console.wait_until(lambda c: set(c.raised()) >= raised)
-    log = await all_caught_up(consoles, survivors[0])
-    assert_every_event_once_in_order(consoles, log)
+    await each_got_every_event_once_in_order(consoles, raised, survivors[0])
     # The texts the dead instance had claimed (it was stuck on the first) go out from a
     # survivor once its heartbeat is 2 s old, not after the 30 s lease.
     await deliveries_done(survivors[0], raised, seconds=15)
@@ -257,17 +256,12 @@ async def test_a_redis_restart_mid_run_loses_nothing_and_every_console_catches_u
             await writers.raise_many(range(8, 16))  # Redis is down: raising still works
             # ... and consoles still get every event (their own at once, the other
             # instance's from the database), before Redis is back.
-            down = set(writers.accepted.values())
-            for console in consoles:
-                await console.wait_until(lambda c: set(c.raised()) >= down)
+            await each_got(consoles, set(writers.accepted.values()))
             redis.start()
             await writers.raise_many(range(16, 24))
         raised = set(writers.accepted.values())
         assert len(raised) == 24
-        for console in consoles:
-            await console.wait_until(lambda c: set(c.raised()) >= raised)
-        log = await all_caught_up(consoles, servers[0])
-        assert_every_event_once_in_order(consoles, log)
+        await each_got_every_event_once_in_order(consoles, raised, servers[0])
         assert all(console.closes == [] for console in consoles)
     finally:
         alertd_processes.kill_all()
