@@ -137,6 +137,10 @@ class Transaction(Protocol):
     async def get_alert(self, alert_id: str) -> Alert | None:
         """The alert, locked against concurrent commands until commit."""
 
+    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
+        """Wait until no other transaction raises for this actor at this school, and keep
+        them waiting until commit: a second press then sees the alert the first opened."""
+
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
     ) -> list[Alert]:

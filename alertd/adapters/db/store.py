@@ -154,14 +154,16 @@ class SqlTransaction:
 
         return await self._session.run(step)
 
+    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
+        # An advisory lock on PostgreSQL; on SQLite the single writer already orders them.
+        if not self._is_sqlite:
+            key = f"{raised_by}\0{school_id}"
+            await self._session.run(lambda conn: xact_lock(conn, LockKind.RAISER, key))
+
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
     ) -> list[Alert]:
         def step(conn: Connection) -> list[Alert]:
-            # Two presses of one raiser at one school wait for each other here, so that the
-            # second sees the alert the first opened and joins it (PostgreSQL; on SQLite the
-            # single writer already orders them). Held until commit.
-            xact_lock(conn, LockKind.RAISER, f"{raised_by}\0{school_id}")
             rows = conn.execute(
                 _SELECT_RECENT,
                 {"school_id": school_id, "since": codec.utc(since), "raised_by": raised_by},
