@@ -106,18 +106,26 @@ class RedisStream:
 
     async def read(self, after: int) -> list[LoggedEvent]:
         """The next events after id `after`, waiting up to READ_BLOCK_MS for some."""
+        return [decode(event_id, raw) for event_id, raw in await self.read_raw(after)]
+
+    async def read_raw(self, after: int) -> list[tuple[int, bytes]]:
+        """(event id, JSON) of the next events after id `after`, not decoded yet: a reader
+        that already has some (its own, published locally) need not decode them."""
         try:
             answer: Any = await self._redis.xread(
                 {self._key: _stream_id(after)}, block=READ_BLOCK_MS, count=READ_COUNT
             )
         except (RedisError, OSError) as error:
             raise Unavailable("redis") from error
-        events = []
-        for _key, entries in answer or []:
-            for stream_id, fields in entries:
-                body = orjson.loads(fields[EVENT_FIELD])
-                events.append(codec.logged_from_body(_event_id(stream_id), body))
-        return events
+        return [
+            (_event_id(stream_id), fields[EVENT_FIELD])
+            for _key, entries in answer or []
+            for stream_id, fields in entries
+        ]
+
+
+def decode(event_id: int, raw: bytes) -> LoggedEvent:
+    return codec.logged_from_body(event_id, orjson.loads(raw))
 
 
 class RedisBus:
@@ -189,7 +197,7 @@ class RedisBus:
             position = self._sequencer.position
             assert position is not None
             try:
-                events = await self._incoming.read(position)
+                entries = await self._incoming.read_raw(position)
             except Unavailable:
                 if self.redis_up:
                     logger.warning("redis unavailable: reading new events from the database")
@@ -200,7 +208,8 @@ class RedisBus:
             if not self.redis_up:
                 logger.warning("redis answers again: reading events from the stream")
                 self.redis_up = True
-            self._sequencer.offer(events)
+            delivered = self._sequencer.position or 0
+            self._sequencer.offer([decode(i, raw) for i, raw in entries if i > delivered])
 
     async def _catch_up_from_log(self) -> None:
         with contextlib.suppress(Unavailable):

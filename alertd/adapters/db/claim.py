@@ -49,51 +49,65 @@ class Instance:
     timeout: timedelta
 
 
-def live_instance_ids(*, now: datetime, timeout: timedelta) -> sa.Select[Any]:
-    return sa.select(t.instances.c.id).where(t.instances.c.heartbeat_at >= codec.utc(now) - timeout)
+def claim_statement(
+    table: sa.Table, *, due: sa.ColumnElement[bool], returning: Sequence[sa.ColumnElement[Any]]
+) -> sa.Update:
+    """The statement that claims rows of `table` matching `due`: build it once, at import,
+    and run it with `claim_rows`. `due` may use the bind parameter `now`.
 
-
-def claimable(table: sa.Table, *, now: datetime, timeout: timedelta) -> sa.ColumnElement[bool]:
-    """Unclaimed, lease lapsed, or claimed by an instance that stopped heartbeating."""
+    A row is claimable when unclaimed, its lease lapsed, or claimed by an instance whose
+    last heartbeat is before `alive_since`; oldest `due_at` first, at most `limit`, skipping
+    rows another transaction is claiming (FOR UPDATE SKIP LOCKED; SQLite ignores it, its
+    single writer excludes everyone else).
+    """
     c = table.c
-    return sa.or_(
-        c.claimed_by.is_(None),
-        c.lease_until.is_(None),
-        c.lease_until < codec.utc(now),
-        c.claimed_by.not_in(live_instance_ids(now=now, timeout=timeout).scalar_subquery()),
+    now: sa.BindParameter[Any] = sa.bindparam("now")
+    live = sa.select(t.instances.c.id).where(
+        t.instances.c.heartbeat_at >= sa.bindparam("alive_since")
+    )
+    candidates = (
+        sa.select(c.id)
+        .where(
+            due,
+            sa.or_(
+                c.claimed_by.is_(None),
+                c.lease_until.is_(None),
+                c.lease_until < now,
+                c.claimed_by.not_in(live.scalar_subquery()),
+            ),
+        )
+        .order_by(c.due_at, c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        sa.update(table)
+        .where(c.id.in_(candidates.scalar_subquery()))
+        .values(claimed_by=sa.bindparam("instance"), lease_until=sa.bindparam("lease_until"))
+        .returning(*returning)
     )
 
 
 def claim_rows(
     conn: Connection,
-    table: sa.Table,
+    statement: sa.Update,
     *,
-    due: sa.ColumnElement[bool],
     instance: Instance,
     now: datetime,
     lease: timedelta,
     limit: int,
-    returning: Sequence[sa.ColumnElement[Any]],
 ) -> list[Any]:
-    """Claim up to `limit` rows matching `due` (and claimable), oldest `due_at` first, for
-    `instance` until now + `lease`. Returns the `returning` columns of the rows claimed."""
-    c = table.c
+    """Run a `claim_statement`: claim up to `limit` rows for `instance` until now + `lease`.
+    Returns the statement's `returning` columns of the rows claimed."""
     now = codec.utc(now)
-    candidates = (
-        sa.select(c.id)
-        .where(due, claimable(table, now=now, timeout=instance.timeout))
-        .order_by(c.due_at, c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    claim = (
-        sa.update(table)
-        .where(c.id.in_(candidates.scalar_subquery()))
-        .values(claimed_by=instance.id, lease_until=now + lease)
-        .returning(*returning)
-    )
-    return list(conn.execute(claim).all())
+    values = {
+        "now": now,
+        "alive_since": now - instance.timeout,
+        "limit": limit,
+        "instance": instance.id,
+        "lease_until": now + lease,
+    }
+    return list(conn.execute(statement, values).all())
 
 
 def release_rows(

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from alertd.adapters import codec
 from alertd.adapters.db import schema as t
-from alertd.adapters.db.claim import Instance, claim_rows, release_rows
+from alertd.adapters.db.claim import Instance, claim_rows, claim_statement, release_rows
 from alertd.app.ports import OutboxItem, Outcome, Settlement
 from alertd.core.delivery import Channel, Delivery, DeliveryState
 from alertd.core.effect import Effect, SendSms
@@ -105,21 +105,24 @@ def queue_effects(
     conn.execute(_INSERT_OUTBOX, outbox_rows)
 
 
+_CLAIM_DUE = claim_statement(
+    t.outbox,
+    due=sa.and_(t.outbox.c.state == "pending", t.outbox.c.due_at <= sa.bindparam("now")),
+    returning=(
+        t.outbox.c.id,
+        t.outbox.c.effect,
+        t.outbox.c.body,
+        t.outbox.c.attempts,
+        t.outbox.c.delivery_id,
+    ),
+)
+
+
 def claim_due(
     conn: Connection, now: datetime, limit: int, *, instance: Instance
 ) -> list[OutboxItem]:
-    """Claim up to `limit` due effects for `instance`, oldest first (see `claim_rows`)."""
-    c = t.outbox.c
-    rows = claim_rows(
-        conn,
-        t.outbox,
-        due=sa.and_(c.state == "pending", c.due_at <= codec.utc(now)),
-        instance=instance,
-        now=now,
-        lease=LEASE,
-        limit=limit,
-        returning=(c.id, c.effect, c.body, c.attempts, c.delivery_id),
-    )
+    """Claim up to `limit` due effects for `instance`, oldest first (see `claim`)."""
+    rows = claim_rows(conn, _CLAIM_DUE, instance=instance, now=now, lease=LEASE, limit=limit)
     return [
         OutboxItem(r.id, codec.effect_from_row(r.effect, r.body), r.attempts, r.delivery_id)
         for r in sorted(rows, key=lambda r: r.id)
