@@ -85,10 +85,11 @@ class AlertService:
         actor = principal.actor
         new_id = str(uuid.uuid4())
         async with self._store.transaction() as tx:
-            # Presses of one raiser at one school take turns from here to commit, and the
-            # clock is read after the wait, so that a press held up by another sees it as
-            # the earlier one it repeats (PostgreSQL; several instances).
-            await tx.lock_raiser(raised_by=actor.id, school_id=command.school_id)
+            if self._repeat_window:
+                # Presses of one raiser at one school take turns from here to commit, and
+                # the clock is read after the wait, so that a press held up by another sees
+                # it as the earlier one it repeats (PostgreSQL; several instances).
+                await tx.lock_raiser(raised_by=actor.id, school_id=command.school_id)
             now = self._clock.now()
             recent = await tx.recent_alerts(
                 raised_by=actor.id, school_id=command.school_id, since=now - self._repeat_window
