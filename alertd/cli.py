@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -19,7 +20,7 @@ from alertd.adapters.db import migrate
 from alertd.adapters.logging_json import configure_logging
 from alertd.core.operator import OPERATOR
 from alertd.core.permission import Role
-from alertd.settings import Settings
+from alertd.settings import Settings, unknown_variables
 
 if TYPE_CHECKING:
     from alertd.main import Accounts
@@ -43,14 +44,16 @@ def _serve(settings: Settings, *, banner: bool) -> None:
         print(
             "\n".join(
                 [
-                    "alertd demo is running (embedded: SQLite, in-process bus, SMS outbox)",
+                    "alertd demo is running ("
+                    + ("Redis Streams bus" if settings.redis_url else "in-process bus")
+                    + ", SMS outbox)",
                     f"  Console      {base}/console/  (sign in as dispatcher@demo.alertd)",
                     f"  API docs     {base}/docs",
                     f"  Schools      {base}/v1/schools",
                     f"  Alerts       {base}/v1/alerts",
                     f"  Live stream  {ws}/v1/stream?since=0",
                     f"  Metrics      {base}/metrics",
-                    f"  Database     {settings.resolved_database_url()}",
+                    f"  Database     {_without_password(settings.resolved_database_url())}",
                     f"  SMS outbox   {settings.resolved_sms_outbox()}",
                     "  Sign in      POST /v1/auth/token as <role>@demo.alertd, password demo",
                     "               (staff, sro, dispatcher, drill_coordinator, school_admin,",
@@ -65,13 +68,19 @@ def _serve(settings: Settings, *, banner: bool) -> None:
         host=settings.host,
         port=settings.port,
         log_config=None,
-        access_log=False,
+        access_log=settings.access_log,  # tokens in URLs are redacted (logging_json)
         ws_ping_interval=20,
         ws_ping_timeout=20,
         # Messages are ~1.3 KB; compressing each for every console cost a quarter of the
         # send CPU in the fan-out benchmark.
         ws_per_message_deflate=False,
     )
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _upgrade(settings: Settings) -> None:
@@ -274,6 +283,14 @@ def _site_ident(value: str) -> str:
     return value
 
 
+def warn_unknown_variables() -> None:
+    """Name every ALERTD_* variable that no setting reads (a typo would otherwise leave
+    the server on a default nobody chose)."""
+    for name, close in unknown_variables(os.environ):
+        hint = f"; did you mean {close}?" if close else ""
+        logger.warning("unknown setting %s is ignored%s", name, hint)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="alertd", description="School emergency alerting.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -341,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
+    warn_unknown_variables()
     if args.command == "demo":
         settings = settings.model_copy(
             update={

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,9 +22,12 @@ from alertd.adapters.auth.passwords import Argon2Passwords
 from alertd.adapters.auth.secretbox import AesGcmBox
 from alertd.adapters.auth.totp import TotpCodes
 from alertd.adapters.bus.memory import MemoryBus
+from alertd.adapters.bus.redis_keys import RedisKeys
+from alertd.adapters.bus.redis_streams import RedisBus
 from alertd.adapters.checkpoint import CheckpointFile, CheckpointWebhook
 from alertd.adapters.clock import SystemClock
 from alertd.adapters.db.accounts import SqlAccountStore
+from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.engine import Database, open_database
 from alertd.adapters.db.store import SqlStore
 from alertd.adapters.http import alerts, audit, auth, devices, ops, schools, users
@@ -39,7 +46,8 @@ from alertd.app.account_ports import CheckpointSink
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
-from alertd.app.ports import Clock
+from alertd.app.log_relay import EventRelay
+from alertd.app.ports import Clock, EventBus
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
@@ -57,6 +65,18 @@ follow every change on the WebSocket `/v1/stream?since=<event id>`, and move ale
 acknowledged, responding, resolved, cancelled or all clear. Errors are JSON objects whose
 `field` names the input at fault.
 """
+
+
+logger = logging.getLogger(__name__)
+
+
+def this_instance(settings: Settings) -> Instance:
+    """This process as the other instances see it: a fresh id for every start."""
+    return Instance(
+        id=str(uuid.uuid4()),
+        name=f"{socket.gethostname()}:{settings.port} (pid {os.getpid()})"[:200],
+        timeout=timedelta(seconds=settings.instance_timeout_seconds),
+    )
 
 
 def demo_site() -> SiteDocument:
@@ -143,12 +163,33 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     db = open_database(
         settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous
     )
-    store = SqlStore(db)
-    bus = MemoryBus()
+    instance = this_instance(settings)
+    store = SqlStore(db, instance=instance)
+    redis_bus = None
+    bus: EventBus = MemoryBus()
+    if settings.redis_url:
+        bus = redis_bus = RedisBus(
+            url=settings.redis_url,
+            keys=RedisKeys(settings.redis_prefix),
+            maxlen=settings.redis_stream_maxlen,
+            store=store,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
     metrics = Metrics()
     sms = SmsOutboxFile(settings.resolved_sms_outbox())
     relay = OutboxRelay(store=store, bus=bus, handlers={SendSms: sms_handler(sms)}, clock=clock)
     worker = EffectWorker(relay, poll_seconds=settings.outbox_poll_seconds)
+    heartbeat = Heartbeat(db, instance, clock)
+    background = [
+        EffectWorker(heartbeat, poll_seconds=settings.heartbeat_seconds, name="alertd-heartbeat")
+    ]
+    if redis_bus is not None:
+        event_relay = EventRelay(store=store, sink=redis_bus.stream)
+        background.append(
+            EffectWorker(
+                event_relay, poll_seconds=settings.outbox_poll_seconds, name="alertd-event-relay"
+            )
+        )
     service = AlertService(
         store=store,
         bus=bus,
@@ -171,13 +212,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             # One process owns a SQLite file: claims left in the outbox are from a previous
             # run that was killed mid-send, and must not wait out their lease.
             await store.release_claims()
-        worker.start()
-        checkpointer.start()
+        await heartbeat.run_once()  # registered before it claims anything
+        if redis_bus is not None:
+            await redis_bus.start()
+        loops: list[EffectWorker | PeriodicTask] = [*background, worker, checkpointer]
+        for loop in loops:
+            loop.start()
         try:
             yield
         finally:
-            await checkpointer.stop()
-            await worker.stop()
+            for loop in reversed(loops):
+                await loop.stop()
+            if redis_bus is not None:
+                await redis_bus.stop()
+            await _leave(store, heartbeat)
             sms.close()
             await db.dispose()
 
@@ -205,6 +253,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         devices=wired.devices,
         audit=wired.audit,
         sso=wired.sso,
+        dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -240,3 +289,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         overrides={"/v1/sites": settings.max_site_bytes},
     )
     return app
+
+
+async def _leave(store: SqlStore, heartbeat: Heartbeat) -> None:
+    """A clean shutdown hands its unfinished claims back at once and leaves the instance
+    table, so no other instance waits for the heartbeat timeout."""
+    try:
+        released = await store.release_own_claims()
+        await heartbeat.stop()
+    except Exception:  # the database is gone: the others take over after the timeout
+        logger.warning("could not hand back claims at shutdown", exc_info=True)
+    else:
+        if released:
+            logger.info("handed back %s unfinished effects", released)

@@ -5,14 +5,19 @@ Every variable starts with ALERTD_. Nothing here reads the environment at import
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"
+ENV_PREFIX = "ALERTD_"
+# ALERTD_* variables that belong to the project's tooling (./dev), not to the server.
+TOOLING_VARIABLES = frozenset({"ALERTD_VENV", "ALERTD_TEST_WORKERS"})
 
 
 class Settings(BaseSettings):
@@ -64,6 +69,33 @@ class Settings(BaseSettings):
     )
     repeat_press_seconds: int = Field(
         default=10, ge=0, description="A repeat press (same person/device, room, kind) joins."
+    )
+    # --- scale-out: several instances on one PostgreSQL and one Redis -------------------
+    redis_url: str = Field(
+        default="",
+        description="redis:// URL of the Redis Streams event bus; empty: the in-process bus.",
+    )
+    redis_prefix: str = Field(
+        default="alertd:",
+        max_length=100,
+        description="Prefix of every Redis key; one per database sharing a Redis server.",
+    )
+    redis_stream_maxlen: int = Field(
+        default=10_000,
+        ge=100,
+        description="About how many recent events the Redis stream keeps (older: the log).",
+    )
+    heartbeat_seconds: float = Field(
+        default=1.0, gt=0, description="How often an instance says it is alive."
+    )
+    instance_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="An instance silent this long is dead: others take over its claims.",
+    )
+    access_log: bool = Field(
+        default=False,
+        description="Log one line per request (access tokens in URLs are redacted).",
     )
 
     console_dir: Path | None = Field(
@@ -123,3 +155,19 @@ class Settings(BaseSettings):
             return own.encode()
         server = self.secret_key.get_secret_value().encode()
         return hmac.new(server, b"alertd.audit-checkpoint-key.v1", hashlib.sha256).digest()
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """The ALERTD_* variables no setting reads, each with the closest known name (or None).
+
+    A typo (ALERTD_REDIS_URLL) would otherwise be dropped without a word, and the server
+    would run on defaults the operator never chose.
+    """
+    known = [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields]
+    unknown = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known and upper not in TOOLING_VARIABLES:
+            close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
+            unknown.append((name, close[0] if close else None))
+    return unknown

@@ -45,7 +45,9 @@ Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 class ServerProcess:
     """`alertd serve` as a child process, on a fresh data dir and a free port."""
 
-    def __init__(self, *, synchronous: str, database_url: str) -> None:
+    def __init__(
+        self, *, synchronous: str, database_url: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="alertd-bench-"))
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -62,6 +64,7 @@ class ServerProcess:
             "REPEAT_PRESS_SECONDS": "0",
             "LOG_LEVEL": "WARNING",
             "SQLITE_SYNCHRONOUS": synchronous,
+            **(extra or {}),
         }
         self._env = os.environ | {f"ALERTD_{name}": value for name, value in settings.items()}
         self._log = self.data_dir / "server.log"

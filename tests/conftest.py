@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
 from alertd.testing.live import serving
+from alertd.testing.redis_server import redis_server
 from alertd.testing.servers import fresh_database, postgres_server
 from alertd.testing.settings import make_settings
 
@@ -30,6 +32,18 @@ DEMO = {
 def postgres_url() -> Iterator[str]:
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """One Redis per test worker (or REDIS_URL's); tests keep apart by `redis_prefix`."""
+    with redis_server() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return f"alertd-test-{uuid.uuid4().hex[:12]}:"
 
 
 @pytest.fixture

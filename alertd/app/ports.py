@@ -139,6 +139,10 @@ class Transaction(Protocol):
     async def get_alert(self, alert_id: str) -> Alert | None:
         """The alert, locked against concurrent commands until commit."""
 
+    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
+        """Wait until no other transaction raises for this actor at this school, and keep
+        them waiting until commit: a second press then sees the alert the first opened."""
+
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
     ) -> list[Alert]:
@@ -185,6 +189,13 @@ class Transaction(Protocol):
         """Create or replace one school (its district row too) and its rooms; its contacts
         and the agencies covering it are left as they are. Raises ValidationFailed if one of
         its room ids already belongs to another school."""
+
+    async def claim_relay(self, name: str) -> int | None:
+        """Take the relay position `name` for this transaction: the id of the last event
+        relayed; None when another instance is relaying right now (skip this round)."""
+
+    async def advance_relay(self, name: str, position: int) -> None:
+        """Record that every event up to `position` has been relayed."""
 
 
 class Store(Protocol):
@@ -246,6 +257,25 @@ class SmsGateway(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class LogSink(Protocol):
+    """Where the event relay copies committed events (the Redis stream)."""
+
+    async def top(self) -> int:
+        """The id of the newest event the sink holds (0: none)."""
+
+    async def append(self, events: Sequence[LoggedEvent]) -> None:
+        """Add events newer than `top`, in id order; older ones are skipped."""
+
+
+class Unavailable(Exception):
+    """A dependency (the database, Redis) does not answer. Temporary: retry later; raising
+    an alert is safe to retry with the same Idempotency-Key."""
+
+    def __init__(self, dependency: str) -> None:
+        super().__init__(f"{dependency} is unavailable")
+        self.dependency = dependency
 
 
 class SlowConsumer(Exception):

@@ -89,9 +89,14 @@ class AlertService:
         """
         command = self._authorize_raise(command.normalize(), principal)
         actor = principal.actor
-        now = self._clock.now()
         new_id = str(uuid.uuid4())
         async with self._store.transaction() as tx:
+            if self._repeat_window:
+                # Presses of one raiser at one school take turns from here to commit, and
+                # the clock is read after the wait, so that a press held up by another sees
+                # it as the earlier one it repeats (PostgreSQL; several instances).
+                await tx.lock_raiser(raised_by=actor.id, school_id=command.school_id)
+            now = self._clock.now()
             recent = await tx.recent_alerts(
                 raised_by=actor.id, school_id=command.school_id, since=now - self._repeat_window
             )

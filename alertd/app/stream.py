@@ -3,17 +3,23 @@
 The session subscribes to the bus *before* it reads the log, so nothing committed during the
 replay can slip between the two. Live events at or below the last id sent are duplicates of
 the replay and are dropped; a live event whose id skips ahead reveals events published late
-(or by an instance whose message was lost), which are read from the log first.
+(or by an instance whose message was lost), which are read from the log first, and every
+one of them must be there: a gap the log cannot fill ends the session (`MissingEvents`) rather
+than skipping an event, and the client resumes from the last id it received.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from alertd.app.ports import EventBus, LoggedEvent, LogQuery, Store, Subscription
 from alertd.core.permission import Principal, Verdict, authorize_event
 
 REPLAY_PAGE = 500
+# How often, and how far apart, the log is asked for the events of a gap before giving up.
+GAP_ATTEMPTS = 3
+GAP_RETRY_SECONDS = 0.05
 
 
 class SinceAhead(Exception):
@@ -21,6 +27,50 @@ class SinceAhead(Exception):
         super().__init__(f"since={since} is past the last event id {head}")
         self.since = since
         self.head = head
+
+
+class MissingEvents(Exception):
+    """A live event revealed a gap that the log did not fill: the session cannot go on
+    without skipping events. The client resumes with since=<last id received>."""
+
+    def __init__(self, *, after: int, before: int, missing: list[int]) -> None:
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        super().__init__(f"events {shown} (between {after} and {before}) are not in the log")
+        self.after = after
+        self.before = before
+        self.missing = missing
+
+
+async def events_between(store: Store, *, after: int, before: int) -> list[LoggedEvent]:
+    """Every event with after < id < before, from the log, checked one by one.
+
+    Ids are handed out in commit order, so an event at `before` means every id below it is
+    committed; a read that still misses one is retried briefly (a lagging connection) and
+    then refused with MissingEvents, never passed over.
+    """
+    wanted = list(range(after + 1, before))
+    found: list[LoggedEvent] = []
+    for attempt in range(GAP_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(GAP_RETRY_SECONDS)
+        found = await _read_between(store, after, before)
+        if [e.id for e in found] == wanted:
+            return found
+    have = {e.id for e in found}
+    raise MissingEvents(after=after, before=before, missing=[i for i in wanted if i not in have])
+
+
+async def _read_between(store: Store, after: int, before: int) -> list[LoggedEvent]:
+    found: list[LoggedEvent] = []
+    cursor = after
+    while cursor < before - 1:
+        query = LogQuery(after=cursor, limit=min(REPLAY_PAGE, before - 1 - cursor))
+        page = [e for e in await store.read_log(query) if e.id < before]
+        if not page:
+            break
+        found.extend(page)
+        cursor = page[-1].id
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +143,8 @@ class StreamSession:
     async def next_live(self, timeout: float) -> list[LoggedEvent] | None:
         """The next live events in id order (gap filled from the log); None when idle.
 
-        Raises SlowConsumer when this session's queue overflowed.
+        Raises SlowConsumer when this session's queue overflowed, MissingEvents when a gap
+        cannot be filled from the log.
         """
         while True:
             logged = await self._subscription.get(timeout)
@@ -103,9 +154,7 @@ class StreamSession:
                 continue
             batch = []
             if logged.id > self.last_id + 1:
-                batch = await self._store.read_log(
-                    LogQuery(after=self.last_id, limit=logged.id - self.last_id - 1)
-                )
+                batch = await events_between(self._store, after=self.last_id, before=logged.id)
             batch.append(logged)
             self._last_id = logged.id
             matching = [e for e in batch if self._filter.matches(e)]

@@ -7,8 +7,11 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from alertd.testing.auth import headers_for
 
 
 @asynccontextmanager
@@ -41,3 +44,18 @@ async def serving(app: FastAPI, *, send_buffer_bytes: int | None = None) -> Asyn
         server.should_exit = True
         await asyncio.wait_for(task, 10)
         listener.close()
+
+
+@asynccontextmanager
+async def signed_in_client(
+    app: FastAPI, *, role: str = "district_admin", connections: int = 10
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Serve `app` on a real port and yield a client signed in as the demo user of `role`,
+    with up to `connections` connections, so that its requests really run side by side."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with (
+        serving(app) as url,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client,
+    ):
+        client.headers.update(await headers_for(client, role))
+        yield client

@@ -14,9 +14,10 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.engine import make_url
 
@@ -42,53 +43,85 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of the test's own, in a temporary directory, that the test may
+    stop and start again (same port, same data). `remove` when done."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="alertd-pg-"))
+        self._data, self._sockets = self.root / "data", self.root / "run"
+        self._sockets.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self._sockets, "postgres")
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        subprocess.run(
+            _as_postgres(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self._data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self._sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.root / "log")
+        subprocess.run(
+            _as_postgres(
+                [_pg_bin("pg_ctl"), "-D", str(self._data), "-o", options, "-w", "-l", log, "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self._data), "-m", mode, "-w", "stop"]),
+            capture_output=True,
+        )
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class PrivateServer(Protocol):
+    url: str
+
+    def start(self) -> None: ...
+
+    def remove(self) -> None: ...
+
+
 @contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield the URL of a PostgreSQL server: DATABASE_URL's, or a private one."""
-    given = os.environ.get("DATABASE_URL")
+def given_or_private(variable: str, private: Callable[[], PrivateServer]) -> Iterator[str]:
+    """Yield the URL in environment `variable` if set, else start a private server, yield
+    its URL and remove it afterwards."""
+    given = os.environ.get(variable)
     if given:
         yield given
         return
-    root = Path(tempfile.mkdtemp(prefix="alertd-pg-"))
-    data, sockets = root / "data", root / "run"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(sockets, "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        _as_postgres(
-            [
-                _pg_bin("pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(root / "log"),
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    server = private()
+    server.start()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server.url
     finally:
-        subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
+
+
+def postgres_server() -> AbstractContextManager[str]:
+    """The URL of a PostgreSQL server: DATABASE_URL's, or a private one."""
+    return given_or_private("DATABASE_URL", PrivatePostgres)
 
 
 def _run_sql(url: str, statement: str) -> None:

@@ -21,9 +21,8 @@ import websockets
 
 from alertd.main import create_app
 from alertd.settings import Settings
-from alertd.testing.auth import headers_for
 from alertd.testing.events import alert_events
-from alertd.testing.live import serving
+from alertd.testing.live import signed_in_client
 from alertd.testing.settings import make_settings
 
 pytestmark = pytest.mark.integration
@@ -46,12 +45,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """alertd on a real port, and a client with a connection for every press."""
-    limits = httpx.Limits(max_connections=PRESSES * 2, max_keepalive_connections=PRESSES * 2)
-    async with (
-        serving(create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client,
-    ):
-        client.headers.update(await headers_for(client, "district_admin"))
+    async with signed_in_client(create_app(settings), connections=PRESSES * 2) as client:
         yield client
 
 

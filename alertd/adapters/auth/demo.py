@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from alertd.adapters.auth.passwords import hash_password
 from alertd.adapters.db import users
 from alertd.adapters.db.engine import Database
+from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.adapters.db.schema import agency_schools
 from alertd.app.account_ports import NewAccount
 from alertd.core.account import Affiliation
@@ -78,6 +79,7 @@ async def seed_demo_users(db: Database, *, now: datetime) -> None:
     password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
 
     def seed(conn: Connection) -> None:
+        xact_lock(conn, LockKind.DEMO_USERS)  # several demo instances may seed at once
         covered = conn.execute(
             sa.select(agency_schools.c.school_id).where(
                 agency_schools.c.agency_id == JEFFERSON_AGENCY

@@ -50,6 +50,10 @@ class MemoryBus:
         self._subscribers: set[MemorySubscription] = set()
 
     async def publish(self, events: Sequence[LoggedEvent]) -> None:
+        self.fan_out(events)
+
+    def fan_out(self, events: Sequence[LoggedEvent]) -> None:
+        """Offer `events` to every subscriber, now."""
         for subscriber in list(self._subscribers):
             for logged in events:
                 subscriber.offer(logged)

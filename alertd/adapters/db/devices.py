@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from alertd.adapters.codec import utc
 from alertd.adapters.db import schema as t
+from alertd.adapters.db.claim import sweep_unlocked
 from alertd.adapters.db.sites import insert_for
 from alertd.app.account_ports import DeviceRecord
 from alertd.core.device import Device, DeviceKind
@@ -79,7 +80,7 @@ def use_nonce(
     was used before: a replay. Atomic (one INSERT on the primary key), so two concurrent uses
     of one nonce cannot both succeed. Also forgets nonces seen before `forget_before`."""
     nonces = t.device_nonces
-    conn.execute(sa.delete(nonces).where(nonces.c.seen_at < utc(forget_before)))
+    sweep_unlocked(conn, nonces, nonces.c.seen_at < utc(forget_before))
     inserted = conn.execute(
         insert_for(conn.dialect.name, nonces)
         .values(device_id=device_id, nonce=nonce, seen_at=utc(now))

@@ -9,6 +9,9 @@ Store code is written once, as plain synchronous SQLAlchemy Core functions of a
   lets them run beside the writer). Going through aiosqlite instead cost about four thread
   hops per statement, which dominated the time to raise an alert.
 - PostgreSQL runs the same functions on asyncpg through `AsyncConnection.run_sync`.
+
+A database that does not answer (refused, reset, timed out, shutting down) surfaces as
+`alertd.app.ports.Unavailable("database")`, which the edges turn into 503 + Retry-After.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from alertd.app.ports import Unavailable
 
 T = TypeVar("T")
 Step = Callable[[Connection], T]
@@ -128,23 +133,64 @@ class _AsyncWriteSession:
         return result
 
 
+# What "the server is not there" looks like from SQLAlchemy on asyncpg. (OSError covers
+# refused and reset connections and connect time-outs.)
+_DOWN = (OSError, exc.OperationalError, exc.InterfaceError, exc.TimeoutError)
+_DOWN_NAMES = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "AdminShutdownError",
+        "ConnectionFailureError",
+        "InterfaceError",
+        "InternalClientError",
+    }
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database does not answer (as opposed to a bad statement)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.DBAPIError) and error.orig is not None:
+        cause = error.orig.__cause__ or error.orig
+        if type(cause).__name__ in _DOWN_NAMES or isinstance(cause, OSError):
+            return True
+    return isinstance(error, _DOWN)
+
+
 class PostgresDatabase:
     is_sqlite = False
 
     def __init__(self, url: str) -> None:
         self._engine: AsyncEngine = create_async_engine(
-            async_url(url), pool_size=10, max_overflow=10, **_JSON
+            async_url(url),
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=10,
+            connect_args={"timeout": 5},  # seconds to connect: a dead host must not hang us
+            **_JSON,
         )
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[_AsyncWriteSession]:
-        async with self._engine.begin() as conn:
-            yield _AsyncWriteSession(conn)
+        try:
+            async with self._engine.begin() as conn:
+                yield _AsyncWriteSession(conn)
+        except Exception as error:
+            if is_unavailable(error):
+                raise Unavailable("database") from error
+            raise
 
     async def read(self, step: Step[T]) -> T:
-        async with self._engine.connect() as conn:
-            result: T = await conn.run_sync(step)
-            return result
+        try:
+            async with self._engine.connect() as conn:
+                result: T = await conn.run_sync(step)
+                return result
+        except Exception as error:
+            if is_unavailable(error):
+                raise Unavailable("database") from error
+            raise
 
     async def dispose(self) -> None:
         await self._engine.dispose()

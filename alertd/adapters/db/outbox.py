@@ -1,7 +1,8 @@
 """The outbox and the delivery ledger, as synchronous steps of a `Connection`.
 
 An effect is queued in the transaction of the command that caused it (`queue_effects`),
-claimed by a relay with a lease (`claim_due`), and settled once it has run
+claimed by one instance's relay (`claim_due`, see `claim`: a claim names its instance and is
+taken over within seconds once that instance stops heartbeating), and settled once it has run
 (`settle_effects`): done, due again, or failed. Effects that reach a person (texts) have a
 row of the delivery ledger, opened as `queued` and moved on by the relay and, later, by the
 provider's reports.
@@ -18,12 +19,14 @@ from sqlalchemy import Connection
 
 from alertd.adapters import codec
 from alertd.adapters.db import schema as t
+from alertd.adapters.db.claim import Instance, claim_rows, claim_statement, release_rows
 from alertd.app.ports import OutboxItem, Outcome, Settlement
 from alertd.core.delivery import Channel, Delivery, DeliveryState
 from alertd.core.effect import Effect, SendSms
 
-# An effect claimed by an instance that died is retried after this. (The embedded default
-# releases its own claims at start-up instead; see Store.release_claims.)
+# A claim lapses after this even if its instance still heartbeats (its relay is stuck). An
+# instance that died loses its claims sooner: see `claim`. (The embedded default also releases
+# its own claims at start-up; see Store.release_claims.)
 LEASE = timedelta(seconds=30)
 ERROR_MAX_LENGTH = 500
 
@@ -39,6 +42,7 @@ _SETTLE = {
         state="done",
         done_at=sa.bindparam("now"),
         lease_until=None,
+        claimed_by=None,
         attempts=t.outbox.c.attempts + 1,
     ),
     Outcome.RETRY: sa.update(t.outbox)
@@ -46,6 +50,7 @@ _SETTLE = {
     .values(
         due_at=sa.bindparam("now"),
         lease_until=None,
+        claimed_by=None,
         last_error=sa.bindparam("error"),
         attempts=t.outbox.c.attempts + 1,
     ),
@@ -55,6 +60,7 @@ _SETTLE = {
         state="failed",
         done_at=sa.bindparam("now"),
         lease_until=None,
+        claimed_by=None,
         last_error=sa.bindparam("error"),
         attempts=t.outbox.c.attempts + 1,
     ),
@@ -99,27 +105,24 @@ def queue_effects(
     conn.execute(_INSERT_OUTBOX, outbox_rows)
 
 
-def claim_due(conn: Connection, now: datetime, limit: int, *, lock: bool) -> list[OutboxItem]:
-    """Claim up to `limit` due effects for `LEASE`, oldest first. `lock`: skip rows another
-    instance is claiming at this moment (PostgreSQL's FOR UPDATE SKIP LOCKED)."""
-    c = t.outbox.c
-    now = codec.utc(now)
-    due = (
-        sa.select(c.id)
-        .where(c.state == "pending", c.due_at <= now)
-        .where(sa.or_(c.lease_until.is_(None), c.lease_until < now))
-        .order_by(c.id)
-        .limit(limit)
-    )
-    if lock:
-        due = due.with_for_update(skip_locked=True)
-    claim = (
-        sa.update(t.outbox)
-        .where(c.id.in_(due.scalar_subquery()))
-        .values(lease_until=now + LEASE)
-        .returning(c.id, c.effect, c.body, c.attempts, c.delivery_id)
-    )
-    rows = conn.execute(claim).all()
+_CLAIM_DUE = claim_statement(
+    t.outbox,
+    due=sa.and_(t.outbox.c.state == "pending", t.outbox.c.due_at <= sa.bindparam("now")),
+    returning=(
+        t.outbox.c.id,
+        t.outbox.c.effect,
+        t.outbox.c.body,
+        t.outbox.c.attempts,
+        t.outbox.c.delivery_id,
+    ),
+)
+
+
+def claim_due(
+    conn: Connection, now: datetime, limit: int, *, instance: Instance
+) -> list[OutboxItem]:
+    """Claim up to `limit` due effects for `instance`, oldest first (see `claim`)."""
+    rows = claim_rows(conn, _CLAIM_DUE, instance=instance, now=now, lease=LEASE, limit=limit)
     return [
         OutboxItem(r.id, codec.effect_from_row(r.effect, r.body), r.attempts, r.delivery_id)
         for r in sorted(rows, key=lambda r: r.id)
@@ -131,9 +134,14 @@ def release_claims(conn: Connection) -> int:
     release = (
         sa.update(t.outbox)
         .where(t.outbox.c.state == "pending", t.outbox.c.lease_until.is_not(None))
-        .values(lease_until=None)
+        .values(lease_until=None, claimed_by=None)
     )
     return int(conn.execute(release).rowcount)
+
+
+def release_own_claims(conn: Connection, instance: Instance) -> int:
+    """Give back the unfinished effects `instance` claimed (a clean shutdown); how many."""
+    return release_rows(conn, t.outbox, unfinished=t.outbox.c.state == "pending", instance=instance)
 
 
 def settle_effects(conn: Connection, settlements: Sequence[Settlement]) -> list[Delivery]:

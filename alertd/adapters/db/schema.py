@@ -77,6 +77,7 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("done_at", Moment),
     sa.Column("delivery_id", sa.Integer),  # its row of the delivery ledger, if it reaches a person
+    sa.Column("claimed_by", sa.String(36)),  # the instance running it (see `instances`)
     sa.Index("ix_outbox_due", "state", "due_at"),
 )
 
@@ -264,4 +265,27 @@ oidc_providers = sa.Table(
     metadata,
     sa.Column("district_id", sa.String(64), primary_key=True),
     sa.Column("doc", JsonDoc, nullable=False),
+)
+
+# --- several instances on one database ----------------------------------------------------
+
+# Every running instance, with its last heartbeat. Work that an instance claims (outbox rows,
+# timers) names it; once its heartbeat is older than the timeout, others take the work over
+# (alertd.adapters.db.claim).
+instances = sa.Table(
+    "instances",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),  # host:port (pid), for people
+    sa.Column("started_at", Moment, nullable=False),
+    sa.Column("heartbeat_at", Moment, nullable=False),
+)
+
+# How far the event relay has copied the log to the Redis stream: the events table is the
+# relay's outbox. One row per relay; its row lock makes one instance at a time relay.
+event_relay = sa.Table(
+    "event_relay",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("published_through", sa.BigInteger, nullable=False),
 )

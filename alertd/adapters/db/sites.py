@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from alertd.adapters import codec
 from alertd.adapters.db import schema as t
+from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.core.errors import ValidationFailed
 from alertd.core.site import School, Site, place_label, recipients_of
 
@@ -27,6 +28,7 @@ def save_site(conn: Connection, site: Site) -> None:
     Raises ValidationFailed if one of its room ids already belongs to another school.
     """
     dialect = conn.dialect.name
+    xact_lock(conn, LockKind.SITE)  # two saves at once (demo instances seeding) take turns
     conn.execute(
         insert_for(dialect, t.districts)
         .values(id=site.district.id, name=site.district.name)

@@ -19,7 +19,9 @@ from alertd.adapters import codec
 from alertd.adapters.db import outbox, sites
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
+from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.adapters.db.sites import insert_for, save_site
 from alertd.app.ports import (
     AlertFilter,
@@ -77,6 +79,14 @@ _SELECT_RECENT = (
     .order_by(t.alerts.c.raised_at.desc())
 )
 _SELECT_HEAD = sa.select(t.log_head.c.last_event_id).where(t.log_head.c.id == 1)
+_SELECT_RELAY = sa.select(t.event_relay.c.published_through).where(
+    t.event_relay.c.name == sa.bindparam("relay")
+)
+_ADVANCE_RELAY = (
+    sa.update(t.event_relay)
+    .where(t.event_relay.c.name == sa.bindparam("relay"))
+    .values(published_through=sa.bindparam("position"))
+)
 
 
 _ALERT_EVENT_TYPES = sorted(e.value for e in EventType)
@@ -144,6 +154,12 @@ class SqlTransaction:
 
         return await self._session.run(step)
 
+    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
+        # An advisory lock on PostgreSQL; on SQLite the single writer already orders them.
+        if not self._is_sqlite:
+            key = f"{raised_by}\0{school_id}"
+            await self._session.run(lambda conn: xact_lock(conn, LockKind.RAISER, key))
+
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
     ) -> list[Alert]:
@@ -205,6 +221,29 @@ class SqlTransaction:
     async def save_school(self, school: School) -> None:
         await self._session.run(lambda conn: sites.save_school(conn, school))
 
+    async def claim_relay(self, name: str) -> int | None:
+        def step(conn: Connection) -> int | None:
+            # The first relay starts at the head: the log before it was never on the bus.
+            start = sa.select(sa.literal(name), t.log_head.c.last_event_id).where(
+                t.log_head.c.id == 1
+            )
+            insert = insert_for(conn.dialect.name, t.event_relay).from_select(
+                ["name", "published_through"], start
+            )
+            conn.execute(insert.on_conflict_do_nothing())
+            query = _SELECT_RELAY
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            position = conn.execute(query, {"relay": name}).scalar_one_or_none()
+            return int(position) if position is not None else None
+
+        return await self._session.run(step)
+
+    async def advance_relay(self, name: str, position: int) -> None:
+        await self._session.run(
+            lambda conn: conn.execute(_ADVANCE_RELAY, {"relay": name, "position": position})
+        )
+
 
 def _append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
     if not events:
@@ -241,8 +280,9 @@ def _school(conn: Connection, school_id: str) -> School | None:
 class SqlStore:
     """Implements `alertd.app.ports.Store`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, instance: Instance) -> None:
         self._db = db
+        self.instance = instance  # named by this process's claims
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
@@ -316,13 +356,19 @@ class SqlStore:
         return await self._db.read(lambda conn: _school(conn, school_id))
 
     async def due_effects(self, *, now: datetime, limit: int) -> list[OutboxItem]:
-        lock = not self._db.is_sqlite  # several instances share the outbox
         async with self._db.write() as session:
-            return await session.run(lambda conn: outbox.claim_due(conn, now, limit, lock=lock))
+            return await session.run(
+                lambda conn: outbox.claim_due(conn, now, limit, instance=self.instance)
+            )
 
     async def release_claims(self) -> int:
         async with self._db.write() as session:
             return await session.run(outbox.release_claims)
+
+    async def release_own_claims(self) -> int:
+        """Give back the effects this instance claimed and has not run (clean shutdown)."""
+        async with self._db.write() as session:
+            return await session.run(lambda conn: outbox.release_own_claims(conn, self.instance))
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute(sa.select(sa.literal(1))).scalar_one())

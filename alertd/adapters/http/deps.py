@@ -8,8 +8,8 @@ kind of credential is absent, and raises Unauthenticated when it is present but 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -49,6 +49,8 @@ class HttpContext:
     audit: AuditService
     sso: SsoService
     authenticators: Sequence[Authenticator] = ()
+    # Readiness: each dependency's check raises (Unavailable) when it does not answer.
+    dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
 
 
 async def context(request: Request) -> HttpContext:

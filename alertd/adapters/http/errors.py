@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from alertd.adapters.http.response import OrjsonResponse
+from alertd.app.ports import Unavailable
 from alertd.core.errors import (
     AlertdError,
     Forbidden,
@@ -92,7 +93,22 @@ async def _on_http_error(_request: Request, error: Exception) -> Response:
     return error_response(error.status_code, code, str(error.detail))
 
 
+RETRY_AFTER_SECONDS = 2
+
+
+async def _on_unavailable(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, Unavailable)
+    message = (
+        f"{error.dependency} is not answering: retry in a moment (an alert retried with the "
+        "same Idempotency-Key is raised once)"
+    )
+    response = error_response(503, "unavailable", message, dependency=error.dependency)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AlertdError, _on_alertd_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Unavailable, _on_unavailable)

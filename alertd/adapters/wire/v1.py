@@ -31,18 +31,23 @@ class StreamClose(IntEnum):
     SLOW_CONSUMER = 4001
     BAD_REQUEST = 4400
     UNAUTHENTICATED = 4401
+    TRY_AGAIN_LATER = 1013  # the registered code (RFC 6455 registry), not an application one
 
 
 STREAM_CLOSE_MEANINGS = {
     StreamClose.SLOW_CONSUMER: "slow consumer: the client fell too far behind the live stream "
     "(its queue overflowed or a message took longer than the send timeout). The close reason "
     "reads `slow consumer; resume with since=<id>`; reconnect with the last id received. A "
-    "completely stalled socket may be dropped without a close frame; resume the same way.",
+    "completely stalled socket may be dropped without a close frame; resume the same way. "
+    "The same code with the reason `missing events; resume with since=<id>` means a gap in "
+    "the live events could not be filled: resuming replays them from the log.",
     StreamClose.BAD_REQUEST: "bad request: a query parameter is invalid (`since` not an "
     "integer of 0 or more, or past the last event id, as after the server's database was "
     "replaced); the close reason names it. Retrying unchanged fails again.",
     StreamClose.UNAUTHENTICATED: "unauthenticated: no valid `access_token` query parameter "
     "(a bearer token from POST /v1/auth/token) or session cookie. Sign in, then reconnect.",
+    StreamClose.TRY_AGAIN_LATER: "try again later: the database does not answer. Reconnect "
+    "after a pause with since=<last id received>; nothing is lost.",
 }
 
 

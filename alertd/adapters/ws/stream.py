@@ -3,10 +3,13 @@
 Close codes (documented in schemas/asyncapi.json):
     4001  slow consumer: the client fell more than its queue behind, or one message took
           longer than the send timeout to go out; reconnect with since=<last id received>.
+          (Also sent, with its own reason, when a gap in the live events could not be
+          filled from the log: resuming replays from the log.)
           (A client whose socket is completely stalled may see the connection dropped
           without a close frame; it resumes the same way.)
     4400  bad request: an invalid query parameter (the reason names it)
     4401  unauthenticated: no valid access_token (or session cookie); sign in and reconnect
+    1013  try again later: the database does not answer; reconnect with since=<last id>
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from alertd.adapters import codec
 from alertd.adapters.http.deps import HttpContext, current_principal
 from alertd.adapters.wire.v1 import StreamClose
-from alertd.app.ports import LoggedEvent, SlowConsumer
-from alertd.app.stream import SinceAhead, StreamFilter, StreamSession
+from alertd.app.ports import LoggedEvent, SlowConsumer, Unavailable
+from alertd.app.stream import MissingEvents, SinceAhead, StreamFilter, StreamSession
 from alertd.core.errors import Unauthenticated
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ router = APIRouter()
 CLOSE_SLOW_CONSUMER = StreamClose.SLOW_CONSUMER
 CLOSE_BAD_REQUEST = StreamClose.BAD_REQUEST
 CLOSE_UNAUTHENTICATED = StreamClose.UNAUTHENTICATED
+CLOSE_TRY_AGAIN_LATER = StreamClose.TRY_AGAIN_LATER
 
 
 class EncodedEvents:
@@ -91,6 +95,13 @@ async def stream(
         await _close(
             websocket, CLOSE_SLOW_CONSUMER, f"slow consumer; resume with since={session.last_id}"
         )
+    except MissingEvents as error:
+        logger.error("stream gap not filled from the log: %s", error)
+        await _close(
+            websocket, CLOSE_SLOW_CONSUMER, f"missing events; resume with since={session.last_id}"
+        )
+    except Unavailable as error:
+        await _close(websocket, CLOSE_TRY_AGAIN_LATER, f"{error.dependency} unavailable; retry")
     except SinceAhead as error:
         reason = f"since: past the last event id {error.head}; reconnect with since=0"
         await _close(websocket, CLOSE_BAD_REQUEST, reason)

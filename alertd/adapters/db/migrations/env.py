@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.adapters.db.schema import metadata
 
 config = context.config
@@ -21,6 +22,9 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        # Several replicas may run `alertd db upgrade` at once: one migrates, the others
+        # wait, then find the database at head (PostgreSQL runs DDL in the transaction).
+        xact_lock(connection, LockKind.MIGRATIONS)
         context.run_migrations()
 
 
