@@ -2,7 +2,7 @@
 
 They are written to the outbox in the same transaction as the events, and run after commit
 by the relay (`alertd.app.relay`), which hands each to the handler registered for its type.
-An effect that reaches a person (`SendSms`) also opens a row of the delivery ledger
+An effect that reaches a person (`SendSms`, `PlaceCall`) also opens a row of the delivery ledger
 (`alertd.core.delivery`), so that who was reached, and who was not, is always on record.
 """
 
@@ -31,7 +31,24 @@ class SendSms:
     about: str = ""
 
 
-Effect = SendSms
+@dataclass(frozen=True, slots=True)
+class PlaceCall:
+    """Call one recipient about one alert; the call says `script` twice and asks for a key
+    press (1 acknowledges). Same ledger fields as `SendSms`."""
+
+    alert_id: str
+    recipient_id: str
+    to: str
+    script: str
+    drill: bool
+    recipient_name: str = ""
+    recipient_kind: str = ""
+    about: str = ""
+
+
+Effect = SendSms | PlaceCall
 
 # Every effect type by name, as the outbox stores it.
-EFFECT_TYPES: Mapping[str, type[Effect]] = MappingProxyType({"SendSms": SendSms})
+EFFECT_TYPES: Mapping[str, type[Effect]] = MappingProxyType(
+    {"SendSms": SendSms, "PlaceCall": PlaceCall}
+)

@@ -91,6 +91,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/districts/{district_id}/oidc"):    (A, 403, 403, 403, 403, 403, 200),
     ("PUT", "/v1/districts/{district_id}/oidc"):    (A, 403, 403, 403, 403, 403, 200),
     ("DELETE", "/v1/districts/{district_id}/oidc"): (A, 403, 403, 403, 403, 403, 204),
+    # Twilio's webhooks need Twilio's signature, never a sign-in: without it, 403 for all.
+    ("POST", "/v1/twilio/status"):                  (403,) * 7,
+    ("POST", "/v1/twilio/sms"):                     (403,) * 7,
+    ("POST", "/v1/twilio/voice/gather"):            (403,) * 7,
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }

@@ -16,9 +16,11 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from alertd.adapters.metrics import Metrics
+from alertd.adapters.twilio.signature import WebhookVerifier
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
+from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
@@ -29,6 +31,14 @@ from alertd.core.permission import Principal
 from alertd.settings import Settings
 
 Authenticator = Callable[[HTTPConnection, "HttpContext"], Awaitable[Principal | None]]
+
+
+@dataclass(frozen=True)
+class TwilioHooks:
+    """What Twilio's webhooks need: the signature check and the service they call."""
+
+    verifier: WebhookVerifier
+    inbound: InboundService
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class HttpContext:
     devices: DeviceService
     audit: AuditService
     sso: SsoService
+    twilio: TwilioHooks
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
