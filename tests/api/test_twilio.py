@@ -267,16 +267,10 @@ async def test_a_text_that_failed_brings_the_call_forward(h: Harness) -> None:
 
 
 async def test_an_sro_is_texted_at_the_number_in_their_profile(h: Harness) -> None:
-    from alertd.adapters.db import schema as t
-
     profile_phone = "+15555550177"
-    db = h.app.state.context.db
-    async with db.write() as session:
-        await session.run(
-            lambda conn: conn.execute(
-                t.users.update().where(t.users.c.id == "demo-sro").values(phone=profile_phone)
-            )
-        )
+    answer = await h.client.patch("/v1/users/demo-sro", json={"phone": "+1 (555) 555-0177"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["phone"] == profile_phone  # the admin API keeps it in E.164
     alert_id = await h.raise_alert("profile-1")
     await texted(h, EVERYONE | {profile_phone})
     ledger = await h.ledger(alert_id)
@@ -284,6 +278,11 @@ async def test_an_sro_is_texted_at_the_number_in_their_profile(h: Harness) -> No
     drill_id = await h.raise_alert("profile-2", drill=True, room_id="lincoln-hs-a-102")
     await h.ledger_until(drill_id, lambda d: len(d) == 3)
     assert "user:demo-sro" not in await h.ledger(drill_id)  # not a test contact
+    cleared = await h.client.patch("/v1/users/demo-sro", json={"phone": None})
+    assert cleared.status_code == 200 and cleared.json()["phone"] is None, cleared.text
+    later = await h.raise_alert("profile-3", room_id="lincoln-hs-a-103")
+    await h.ledger_until(later, lambda d: len(d) >= len(EVERYONE))
+    assert "user:demo-sro" not in await h.ledger(later)  # no number, no text
 
 
 async def test_an_upgrade_starts_the_new_kinds_escalation(h: Harness) -> None:
