@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from alertd.adapters.auth.demo import seed_demo_users
+from alertd.adapters.db.claim import Heartbeat
 from alertd.app.ports import DeliveryError, Receipt
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.core.delivery import DeliveryState
@@ -206,7 +207,10 @@ async def test_real_alerts_texts_are_claimed_before_drills(
     async with signed_in(idle_app) as client:
         drill_id = await raise_alert(client, "prio-drill", drill=True)  # queued first
         real_id = await raise_alert(client, "prio-real", room_id="lincoln-hs-a-102")
-    claimed = await idle_app.state.context.store.due_effects(now=clock.now(), limit=5)
+    store = idle_app.state.context.store
+    # Alive (its workers are not running here), so its claims hold against the next claim.
+    await Heartbeat(idle_app.state.database, store.instance, clock).run_once()
+    claimed = await store.due_effects(now=clock.now(), limit=5)
     assert [item.effect.alert_id for item in claimed] == [real_id] * 5
-    rest = await idle_app.state.context.store.due_effects(now=clock.now(), limit=5)
+    rest = await store.due_effects(now=clock.now(), limit=5)
     assert {item.effect.alert_id for item in rest} == {drill_id}
