@@ -197,7 +197,8 @@ class TwilioSimulator:
             if r.what == what and r.sid is not None and (to is None or r.get("To") == to)
         ]
 
-    async def wait_until(self, check: Callable[[], bool], *, timeout: float = 10) -> None:
+    async def wait_until(self, check: Callable[[], bool], *, timeout: float = 30) -> None:
+        """Until `check()` holds (generous: a loaded CI machine validates slowly)."""
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(check)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -12,9 +14,11 @@ import sqlalchemy as sa
 from alertd.adapters.auth.demo import seed_demo_users
 from alertd.adapters.bus.memory import MemoryBus
 from alertd.adapters.db import schema as t
+from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.engine import open_database
 from alertd.adapters.db.store import SqlStore
 from alertd.app.escalation import EscalationEngine
+from alertd.core.operator import STARTUP
 from alertd.main import create_app, demo_site
 from alertd.testing.auth import headers_for
 from alertd.testing.clock import FakeClock
@@ -31,8 +35,8 @@ async def test_two_instances_racing_for_a_due_step_fire_it_once(
     clock = FakeClock()
     app = create_app(make_settings(tmp_path, pg_database), clock=clock)  # no workers running
     ctx = app.state.context
-    await ctx.alerts.load_site(demo_site().to_site())
-    await seed_demo_users(ctx.db, now=clock.now())
+    await ctx.alerts.load_site(demo_site().to_site(), principal=STARTUP)
+    await seed_demo_users(app.state.database, now=clock.now())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         client.headers.update(await headers_for(client, "district_admin"))
@@ -43,10 +47,17 @@ async def test_two_instances_racing_for_a_due_step_fire_it_once(
     clock.advance(61)  # the first step (call the agencies) is due
 
     databases = [open_database(pg_database) for _ in range(2)]
+    instances = [
+        Instance(id=str(uuid.uuid4()), name=f"racer {i}", timeout=timedelta(seconds=5))
+        for i in range(2)
+    ]
     engines = [
-        EscalationEngine(store=SqlStore(db), bus=MemoryBus(), clock=clock) for db in databases
+        EscalationEngine(store=SqlStore(db, instance=me), bus=MemoryBus(), clock=clock)
+        for db, me in zip(databases, instances, strict=True)
     ]
     try:
+        for db, me in zip(databases, instances, strict=True):
+            await Heartbeat(db, me, clock).run_once()  # both alive: neither takes the other's
         for _ in range(3):  # every round, both instances at once
             await asyncio.gather(*(engine.run_once() for engine in engines))
 
@@ -58,4 +69,4 @@ async def test_two_instances_racing_for_a_due_step_fire_it_once(
     finally:
         for db in databases:
             await db.dispose()
-        await ctx.db.dispose()
+        await app.state.database.dispose()
