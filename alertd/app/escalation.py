@@ -45,15 +45,22 @@ class EscalationEngine:
         due = await self._store.due_escalations(now=self._clock.now(), limit=self._batch)
         queued = False
         for escalation in due:
-            queued = await self._fire(escalation) or queued
+            queued = await self.fire(escalation) or queued
         if queued:
             self._on_effects_queued()
         return len(due) == self._batch
 
-    async def _fire(self, escalation: Escalation) -> bool:
+    async def fire(self, escalation: Escalation) -> bool:
+        """Fire one claimed escalation step (if no other claim fired it first); True if it
+        queued texts or calls."""
         now = self._clock.now()
         logged: list[LoggedEvent] = []
         async with self._store.transaction() as tx:
+            if not await tx.escalation_is_current(escalation):
+                # Claimed twice (its claimer was taken for dead, or two rounds raced), and
+                # the other claim fired this step already: firing again would double it.
+                logger.info("escalation step of %s already fired", escalation.alert_id)
+                return False
             alert = await tx.get_alert(escalation.alert_id)
             if alert is None:  # pragma: no cover - timers are written with their alert
                 logger.error("escalation of unknown alert %s", escalation.alert_id)

@@ -225,6 +225,10 @@ class Transaction(Protocol):
         """Create or replace the alert's escalation timer, and release its claim. Drills'
         timers come after real alerts' when both are due."""
 
+    async def escalation_is_current(self, escalation: Escalation) -> bool:
+        """Lock the alert's timer; True if it is still active at `escalation`'s step, False
+        if another claim (an instance taken for dead, a racing round) fired it meanwhile."""
+
     async def hasten_escalations(self, alert_ids: Sequence[str], *, now: datetime) -> None:
         """Someone was not reached: bring these alerts' next escalation step forward to
         `now` (if they are still escalating)."""

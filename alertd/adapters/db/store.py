@@ -253,6 +253,10 @@ class SqlTransaction:
     async def save_escalation(self, escalation: Escalation, *, drill: bool = False) -> None:
         await self._session.run(lambda conn: timers.save(conn, escalation, drill=drill))
 
+    async def escalation_is_current(self, escalation: Escalation) -> bool:
+        lock = not self._is_sqlite  # SQLite's single writer already excludes everyone else
+        return await self._session.run(lambda conn: timers.is_current(conn, escalation, lock=lock))
+
     async def hasten_escalations(self, alert_ids: Sequence[str], *, now: datetime) -> None:
         ids = sorted(set(alert_ids))
         if ids:

@@ -44,6 +44,23 @@ def claim_due(
     return [_escalation(r) for r in sorted(rows, key=lambda r: (r.priority, r.due_at))]
 
 
+def is_current(conn: Connection, escalation: Escalation, *, lock: bool) -> bool:
+    """Is the alert's timer still as `escalation` found it: active, at the same step? False
+    once another claim fired it meanwhile (every firing moves the position on or ends the
+    escalation). `lock`: hold the row until commit."""
+    query = sa.select(_e.state, _e.position).where(
+        _e.alert_id == escalation.alert_id
+    )
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return (
+        row is not None
+        and row.state == EscalationState.ACTIVE.value
+        and row.position == escalation.position
+    )
+
+
 def any_due(conn: Connection, now: datetime) -> bool:
     """Is any escalation due (a read, so an idle poll takes no write lock)? Rows claimed by
     a live instance count too: the claim itself sorts them out."""
