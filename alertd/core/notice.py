@@ -27,6 +27,11 @@ from alertd.core.alert import AlertEvent
 class NoticeType(StrEnum):
     # Messages about one alert changed state (see `core.delivery`); one notice per batch.
     DELIVERIES_UPDATED = "DeliveriesUpdated"
+    # A device went silent past its heartbeat interval, or reports a low battery (see
+    # `core.supervision`); an alarm for the console, not a log line.
+    DEVICE_TROUBLE = "DeviceTrouble"
+    # A device in trouble is heard again, or its battery is no longer low.
+    DEVICE_RECOVERED = "DeviceRecovered"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
+from alertd.app.supervision import SupervisionService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
 from alertd.settings import Settings
@@ -46,6 +47,7 @@ class HttpContext:
     accounts: AccountService
     signin: SignInService
     devices: DeviceService
+    supervision: SupervisionService
     audit: AuditService
     sso: SsoService
     authenticators: Sequence[Authenticator] = ()
