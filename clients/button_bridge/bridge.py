@@ -2,7 +2,10 @@
 
 - `receive`: subscribes to `alertd/devices/+/request` (QoS 1), checks each message's shape
   (`envelope.parse`), and stores it in the buffer. A malformed message is logged and dropped;
-  it never reaches alertd and never raises anything. Reconnects to the broker when it drops.
+  it never reaches alertd and never raises anything. A message is acknowledged to the broker
+  only once it is on disk, and the session is persistent (clean_session off), so messages
+  published while the bridge is down or restarting wait at the broker and are not lost.
+  Reconnects to the broker when it drops.
 - `forward`: sends the buffer's pending messages to alertd, oldest first, as the exact
   requests the devices signed. 2xx: delivered. A permanent 4xx (a forged signature, a
   replayed nonce, a stale timestamp, a body alertd rejects): refused, kept with the answer,
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import aiomqtt
 import httpx
+import paho.mqtt.client as mqtt
 
 from clients.button_bridge.buffer import DeliveryBuffer, MessageState, Stored
 from clients.button_bridge.envelope import SUBSCRIPTION, EnvelopeRefused, parse
@@ -69,20 +73,25 @@ class Bridge:
         pause = config.retry_min_seconds
         while True:
             try:
-                async with aiomqtt.Client(
+                client = aiomqtt.Client(
                     config.mqtt_host,
                     config.mqtt_port,
                     identifier=config.client_id,
                     username=config.mqtt_username,
                     password=config.mqtt_password,
                     clean_session=False,  # the broker keeps QoS 1 messages while we are away
-                ) as client:
+                )
+                _paho(client).manual_ack_set(True)
+                async with client:
                     await client.subscribe(SUBSCRIPTION, qos=1)
                     logger.info("subscribed to %s", SUBSCRIPTION)
                     self.ready.set()
                     pause = config.retry_min_seconds
                     async for message in client.messages:
                         self.accept(str(message.topic), _payload(message.payload))
+                        # Acknowledged only once on disk: a bridge killed in between gets
+                        # the message again from the broker, and the buffer keeps it once.
+                        _paho(client).ack(message.mid, message.qos)
             except aiomqtt.MqttError as error:
                 self.ready.clear()
                 logger.warning("MQTT broker unreachable (%s); retrying in %.1f s", error, pause)
@@ -153,6 +162,11 @@ class Bridge:
             return True
         logger.warning("alertd answered %s; %s kept for retry", status, envelope.idempotency_key)
         return False
+
+
+def _paho(client: aiomqtt.Client) -> mqtt.Client:
+    """aiomqtt's underlying paho client: aiomqtt has no manual acknowledgement of its own."""
+    return client._client
 
 
 def _payload(payload: object) -> bytes:

@@ -73,7 +73,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/devices"):                         (A, 403, 403, 403, 403, 200, 200),
     ("POST", "/v1/devices/{device_id}/rotate"):     (A, 403, 403, 403, 403, 200, 200),
     ("DELETE", "/v1/devices/{device_id}"):          (A, 403, 403, 403, 403, 204, 204),
-    ("POST", "/v1/devices/heartbeat"):              (A, 403, 403, 403, 403, 403, 403),  # devices only
+    ("POST", "/v1/devices/heartbeat"):              (A, 403, 403, 403, 403, 403, 403),  # devices
     ("GET", "/v1/audit"):                           (A, 403, 403, 403, 403, 200, 200),
     ("GET", "/v1/audit/verification"):              (A, 403, 403, 403, 403, 200, 200),
     ("GET", "/v1/users/{user_id}"):                 (A, 403, 403, 403, 403, 200, 200),

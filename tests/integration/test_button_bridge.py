@@ -69,14 +69,14 @@ async def register_wall_button(server: AlertdProcess, room: str = ROOM) -> Simul
 
 @asynccontextmanager
 async def running_bridge(
-    mqtt: tuple[str, int], alertd_url: str, buffer: Path
+    mqtt: tuple[str, int], alertd_url: str, buffer: Path, client_id: str | None = None
 ) -> AsyncIterator[Bridge]:
     config = BridgeConfig(
         mqtt_host=mqtt[0],
         mqtt_port=mqtt[1],
         alertd_url=alertd_url,
         buffer_path=buffer,
-        client_id=f"bridge-{uuid.uuid4().hex[:8]}",
+        client_id=client_id or f"bridge-{uuid.uuid4().hex[:8]}",
         retry_max_seconds=0.5,
     )
     bridge = Bridge(config)
@@ -208,6 +208,23 @@ async def test_presses_while_alertd_is_down_arrive_exactly_once_when_it_is_back(
         kinds = sorted(a["kind"] for a in await alerts_of(restarted))
         assert kinds == ["lockdown", "staff_assist"]
         assert bridge.buffer.counts() == {"pending": 0, "delivered": 2, "refused": 0}
+
+
+async def test_presses_made_while_the_bridge_is_down_arrive_when_it_is_back(
+    mqtt: tuple[str, int], alertd_processes: AlertdProcesses, data_dir: Path, tmp_path: Path
+) -> None:
+    server = await start_alertd(alertd_processes, data_dir)
+    button = await register_wall_button(server)
+    name, buffer = f"bridge-{uuid.uuid4().hex[:8]}", tmp_path / "buffer.sqlite3"
+    async with running_bridge(mqtt, server.url, buffer, client_id=name):
+        pass  # the bridge's session is now known to the broker
+    # The broker keeps QoS 1 messages for the bridge's session while it is away.
+    await publish(*mqtt, button.alerts_for(presses(3)))
+    async with running_bridge(mqtt, server.url, buffer, client_id=name) as bridge:
+        [assist] = await until(lambda: alerts_of(server), "the staff assist")
+        assert assist["kind"] == "staff_assist"
+        await asyncio.sleep(0.5)
+        assert bridge.buffer.counts() == {"pending": 0, "delivered": 1, "refused": 0}
 
 
 async def next_notice(stream: Any, notice_type: str) -> dict[str, Any]:
