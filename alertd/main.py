@@ -28,6 +28,7 @@ from alertd.adapters.checkpoint import CheckpointFile, CheckpointWebhook
 from alertd.adapters.clock import SystemClock
 from alertd.adapters.db.accounts import SqlAccountStore
 from alertd.adapters.db.claim import Heartbeat, Instance
+from alertd.adapters.db.device_health import SqlHealthStore
 from alertd.adapters.db.engine import Database, open_database
 from alertd.adapters.db.store import SqlStore
 from alertd.adapters.http import alerts, audit, auth, devices, ops, schools, twilio, users
@@ -59,6 +60,7 @@ from alertd.app.service import AlertService
 from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
+from alertd.app.supervision import SupervisionService
 from alertd.core.effect import PlaceCall, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
@@ -204,6 +206,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 event_relay, poll_seconds=settings.outbox_poll_seconds, name="alertd-event-relay"
             )
         )
+    # Device supervision: heartbeats in, DeviceTrouble notices out; silence checked each round.
+    supervision = SupervisionService(
+        store=SqlHealthStore(db, instance=instance),
+        bus=bus,
+        clock=clock,
+        low_battery_percent=settings.device_low_battery_percent,
+    )
+    background.append(
+        EffectWorker(
+            supervision,
+            poll_seconds=settings.device_supervision_seconds,
+            name="alertd-device-supervision",
+        )
+    )
     console_url = settings.resolved_public_url() + "/console"
     service = AlertService(
         store=store,
@@ -287,6 +303,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         accounts=wired.accounts,
         signin=wired.signin,
         devices=wired.devices,
+        supervision=supervision,
         audit=wired.audit,
         sso=wired.sso,
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},

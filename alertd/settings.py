@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         gt=0,
         description="An instance silent this long is dead: others take over its claims.",
     )
+    # Device supervision (core/supervision.py): silent or low-battery devices are alarms.
+    device_supervision_seconds: float = Field(
+        default=2.0, gt=0, description="How often overdue device heartbeats are looked for."
+    )
+    device_low_battery_percent: int = Field(
+        default=20, ge=0, le=100, description="A device at or below this battery is in trouble."
+    )
     access_log: bool = Field(
         default=False,
         description="Log one line per request (access tokens in URLs are redacted).",

@@ -32,6 +32,11 @@ class NoticeType(StrEnum):
     DELIVERY_FAILED = "DeliveryFailed"
     # An escalation step ran (nobody had acknowledged), or the escalation stopped.
     ESCALATED = "Escalated"
+    # A device went silent past its heartbeat interval, or reports a low battery (see
+    # `core.supervision`); an alarm for the console, not a log line.
+    DEVICE_TROUBLE = "DeviceTrouble"
+    # A device in trouble is heard again, or its battery is no longer low.
+    DEVICE_RECOVERED = "DeviceRecovered"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,8 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     ENROL_SECOND_FACTOR = "enrol_second_factor"
     VIEW_DELIVERIES = "view_deliveries"
+    VIEW_DEVICE_TROUBLE = "view_device_trouble"  # a wall button silent or low on battery
+    REPORT_HEALTH = "report_health"  # a device's own heartbeat
     MANAGE_API_KEYS = "manage_api_keys"
     RESET_SECOND_FACTOR = "reset_second_factor"
     REVOKE_SESSIONS = "revoke_sessions"  # sign another person out everywhere
@@ -85,6 +87,8 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.ENROL_SECOND_FACTOR: frozenset({_R.DISPATCHER, *_ADMINS}),
         # Who was texted, and whether it arrived: the people who answer for the response.
         Action.VIEW_DELIVERIES: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        Action.VIEW_DEVICE_TROUBLE: _RESPONDERS,
+        Action.REPORT_HEALTH: frozenset({_R.DEVICE}),
         # Accounts: admins, each within its schools (see alertd.core.account for who may
         # grant which role); single sign-on is the district's alone.
         Action.MANAGE_API_KEYS: _ADMINS,
@@ -102,6 +106,8 @@ NOTICE_PERMISSION: Mapping[NoticeType, Action] = MappingProxyType(
         NoticeType.DELIVERIES_UPDATED: Action.VIEW_DELIVERIES,
         NoticeType.DELIVERY_FAILED: Action.VIEW_DELIVERIES,
         NoticeType.ESCALATED: Action.VIEW_DELIVERIES,
+        NoticeType.DEVICE_TROUBLE: Action.VIEW_DEVICE_TROUBLE,
+        NoticeType.DEVICE_RECOVERED: Action.VIEW_DEVICE_TROUBLE,
     }
 )
 

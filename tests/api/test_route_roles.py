@@ -73,6 +73,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/devices"):                         (A, 403, 403, 403, 403, 200, 200),
     ("POST", "/v1/devices/{device_id}/rotate"):     (A, 403, 403, 403, 403, 200, 200),
     ("DELETE", "/v1/devices/{device_id}"):          (A, 403, 403, 403, 403, 204, 204),
+    ("POST", "/v1/devices/heartbeat"):              (A, 403, 403, 403, 403, 403, 403),  # devices
     ("GET", "/v1/audit"):                           (A, 403, 403, 403, 403, 200, 200),
     ("GET", "/v1/audit/verification"):              (A, 403, 403, 403, 403, 200, 200),
     ("GET", "/v1/users/{user_id}"):                 (A, 403, 403, 403, 403, 200, 200),
@@ -237,6 +238,11 @@ async def _existing_device(admin: httpx.AsyncClient) -> str:
 @setup("POST", "/v1/devices/{device_id}/rotate")
 async def _rotate(admin: httpx.AsyncClient) -> Request:
     return f"/v1/devices/{await _existing_device(admin)}/rotate", {}
+
+
+@setup("POST", "/v1/devices/heartbeat")
+async def _heartbeat(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/devices/heartbeat", {"json": {"interval_seconds": 60, "battery_percent": 90}}
 
 
 @setup("DELETE", "/v1/devices/{device_id}")

@@ -82,10 +82,16 @@ class AlertdProcesses:
         )
 
     async def start(
-        self, data_dir: Path, *, database_url: str | None = None, **extra_env: str
+        self,
+        data_dir: Path,
+        *,
+        database_url: str | None = None,
+        port: int | None = None,
+        **extra_env: str,
     ) -> AlertdProcess:
-        """`alertd serve` on a free port; returns once GET /readyz answers 200."""
-        port = free_port()
+        """`alertd serve` on `port` (default: a free one; give the old one to restart a
+        server where its clients expect it); returns once GET /readyz answers 200."""
+        port = port or free_port()
         log = data_dir / f"alertd-{len(self._started) + 1}.log"
         env = self.environment(data_dir, database_url=database_url, port=port, **extra_env)
         popen = _spawn(env, log=log)

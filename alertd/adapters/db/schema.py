@@ -339,3 +339,24 @@ event_relay = sa.Table(
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("published_through", sa.BigInteger, nullable=False),
 )
+
+# Device supervision (`core.supervision`): one row per device that ever sent a heartbeat.
+# `due_at` is when it counts as silent; the silence round claims overdue rows per instance
+# (`adapters/db/claim.py`), so several instances log each silence once.
+device_health = sa.Table(
+    "device_health",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # the device id
+    sa.Column("device_name", sa.String(200), nullable=False),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("room_id", sa.String(64)),
+    sa.Column("interval_seconds", sa.Integer, nullable=False),
+    sa.Column("last_heard_at", Moment, nullable=False),
+    sa.Column("battery_percent", sa.Integer),
+    sa.Column("silent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("low_battery", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("due_at", Moment, nullable=False),
+    sa.Column("claimed_by", sa.String(36)),
+    sa.Column("lease_until", Moment),
+    sa.Index("ix_device_health_due", "silent", "due_at"),
+)

@@ -172,7 +172,7 @@ class SqlTransaction:
     async def append(self, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
         if not events:
             return []
-        return await self._session.run(lambda conn: _append_events(conn, events))
+        return await self._session.run(lambda conn: append_events(conn, events))
 
     async def settle_effects(self, settlements: Sequence[Settlement]) -> list[Delivery]:
         return await self._session.run(lambda conn: outbox.settle_effects(conn, settlements))
@@ -195,7 +195,7 @@ class SqlTransaction:
                 conn.execute(_INSERT_ALERT, {"id": alert.id, **_alert_columns(alert)})
             else:
                 conn.execute(_UPDATE_ALERT, {"alert_id": alert.id, **_alert_columns(alert)})
-            logged = _append_events(conn, events)
+            logged = append_events(conn, events)
             if effects:
                 outbox.queue_effects(conn, effects, school_id=alert.school_id, now=now)
             append_audit(conn, audit)
@@ -277,7 +277,7 @@ class SqlTransaction:
         )
 
 
-def _append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
+def append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
     if not events:
         return []
     # The log head's row lock is held until commit: ids are handed out in commit order.

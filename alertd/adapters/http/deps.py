@@ -26,6 +26,7 @@ from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
+from alertd.app.supervision import SupervisionService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
 from alertd.settings import Settings
@@ -56,6 +57,7 @@ class HttpContext:
     accounts: AccountService
     signin: SignInService
     devices: DeviceService
+    supervision: SupervisionService
     audit: AuditService
     sso: SsoService
     twilio: TwilioHooks

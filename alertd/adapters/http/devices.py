@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -175,3 +176,29 @@ async def rotate_secret(device_id: DeviceId, ctx: Ctx, principal: Who) -> Orjson
 )
 async def disable_device(device_id: DeviceId, ctx: Ctx, principal: Who) -> None:
     await ctx.devices.disable(device_id, principal=principal)
+
+
+@router.post(
+    "/heartbeat",
+    response_model=wire.HeartbeatOut,
+    responses={
+        403: {"model": v1.ErrorBody, "description": "not a signed device"},
+        422: {"model": v1.ErrorBody, "description": "invalid interval or battery level"},
+    },
+    summary="A signed device's heartbeat: silent past its interval, or low on battery, it "
+    "raises a DeviceTrouble notice on the consoles' stream",
+)
+async def heartbeat(body: wire.HeartbeatIn, ctx: Ctx, principal: Who) -> OrjsonResponse:
+    answer = await ctx.supervision.heartbeat(
+        principal=principal,
+        interval=timedelta(seconds=body.interval_seconds),
+        battery_percent=body.battery_percent,
+    )
+    health = answer.health
+    out = wire.HeartbeatOut(
+        device_id=health.device_id,
+        silent_after=health.due_at,
+        battery_percent=health.battery_percent,
+        low_battery=health.low_battery,
+    )
+    return OrjsonResponse(out.model_dump(mode="json"))

@@ -268,6 +268,22 @@ class AuditVerificationOut(_Out):
     last_checkpoint_id: int | None
 
 
+class HeartbeatIn(_In):
+    """A signed device's heartbeat (see `alertd.core.supervision`)."""
+
+    interval_seconds: int = Field(
+        ge=1, le=86400, description="silent longer than this, the device raises DeviceTrouble"
+    )
+    battery_percent: int | None = Field(default=None, ge=0, le=100)
+
+
+class HeartbeatOut(_Out):
+    device_id: str
+    silent_after: datetime = Field(description="when the device counts as silent if unheard")
+    battery_percent: int | None
+    low_battery: bool
+
+
 HTTP_MODELS: tuple[type[BaseModel], ...] = (
     NewUserIn,
     UserChangeIn,
@@ -288,4 +304,6 @@ HTTP_MODELS: tuple[type[BaseModel], ...] = (
     SignInOptions,
     AuditPage,
     AuditVerificationOut,
+    HeartbeatIn,
+    HeartbeatOut,
 )
