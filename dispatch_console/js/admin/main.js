@@ -51,6 +51,7 @@ async function route() {
   }
   for (const page of document.querySelectorAll("[data-page]")) page.hidden = page.dataset.page !== name;
   const section = $(`tab-${name}`);
+  section.dataset.ready = "false";
   section.replaceChildren();
   try {
     await PAGES[name](section, admin);
@@ -62,6 +63,10 @@ async function route() {
 }
 
 window.addEventListener("hashchange", () => { route(); $("admin-main").focus(); });
+// The tab already open reloads when chosen again (no hashchange then): fresh "last heard from".
+for (const link of document.querySelectorAll(".tabs a")) {
+  link.addEventListener("click", () => { if (link.hash === location.hash) route(); });
+}
 
 $("signin").addEventListener("submit", async (event) => {
   event.preventDefault();
