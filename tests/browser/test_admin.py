@@ -97,6 +97,21 @@ def test_a_school_admin_adds_a_staff_member_who_signs_in_and_raises_an_alert(
     detail = api.get(f"/v1/alerts/{raised[1]['id']}")
     assert detail["raised_by"]["name"] == "Taylor Teacher"
 
+    # Their admin changes their role and phone; the form is the same, filled in.
+    row.locator("button[data-action=edit]").click()
+    edit = admin.form("edit-user")
+    expect(edit.locator("input[name=name]")).to_have_value("Taylor Teacher")
+    edit.locator("select[name=role]").select_option("sro")
+    edit.locator("input[name=phone]").fill("555-0177")  # not E.164: refused at the field
+    edit.locator("button[type=submit]").click()
+    expect(edit.locator("input[name=phone]")).to_have_attribute(
+        "aria-invalid", "true", timeout=TIMEOUT_MS
+    )
+    edit.locator("input[name=phone]").fill("+15555550178")
+    edit.locator("button[type=submit]").click()
+    expect(row).to_contain_text("SRO", timeout=TIMEOUT_MS)
+    expect(row).to_contain_text("+15555550178")
+
     # Disabled, they are signed out: their next request is refused.
     row.locator("button[data-action=disable]").click()  # confirm() is accepted below
     expect(row).to_contain_text("Disabled", timeout=TIMEOUT_MS)
