@@ -2,8 +2,9 @@
 
 Like every command, one transaction: the school is read, changed by the pure core
 (`alertd.core.site.with_floor_plans`), saved and audited together, or not at all.
-An import reads its archive against the school as it stands in that transaction, so the
-room ids it keeps are those of the school it replaces.
+An import reads its archive against the school as it stands, before the transaction (a big
+archive never holds the write lock that alerts need), and the transaction checks the school
+did not change meanwhile, so the room ids it keeps are those of the school it replaces.
 """
 
 from __future__ import annotations
@@ -81,14 +82,19 @@ class SiteService:
         timezone: str = "UTC",
         detail: Mapping[str, Any] | None = None,
     ) -> FloorPlanImport:
-        """Read an archive with `read` against the school as it stands, and replace its
-        floor plans, in one transaction. A new school needs `school_name`; an existing one
-        keeps its name when none is given. ValidationFailed (from `read` too) changes nothing.
+        """Read an archive with `read` against the school as it stands, then replace its
+        floor plans in one transaction. A new school needs `school_name`; an existing one
+        keeps its name when none is given. ValidationFailed (from `read` too) changes nothing;
+        one on `archive` saying the school changed meanwhile may be retried as it is.
         """
         _require_manage(principal, school_id)
+        existing = await self._store.school(school_id)
+        plans = read(existing)
         async with self._store.transaction() as tx:
-            existing = await tx.get_school(school_id)
-            plans = read(existing)
+            if await tx.get_school(school_id) != existing:
+                raise ValidationFailed(
+                    "archive", "the school changed while the archive was read: send it again"
+                )
             name = (school_name or "").strip() or (existing.name if existing else "")
             if not name:
                 raise ValidationFailed("name", "a new school needs its name")
