@@ -342,7 +342,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        overrides={"/v1/sites": settings.max_site_bytes},
+        # Site documents, and IMDF archives (PUT /v1/schools/{id}/imdf), are large.
+        overrides={"/v1/sites": settings.max_site_bytes, "/v1/schools/": settings.max_site_bytes},
     )
     return app
 

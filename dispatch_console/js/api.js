@@ -17,13 +17,14 @@ function csrfFromCookie() {
 export class Api {
   constructor() { this.csrf = csrfFromCookie(); }
 
-  async request(method, path, body) {
+  async request(method, path, body, contentType = "application/json") {
     const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined) headers["Content-Type"] = contentType;
     if (method !== "GET") headers["X-CSRF-Token"] = this.csrf || csrfFromCookie();
+    const raw = body instanceof Blob || body instanceof ArrayBuffer;
     const answer = await fetch(path, {
       method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
     });
     const text = await answer.text();
     const data = text ? JSON.parse(text) : null;
@@ -33,6 +34,10 @@ export class Api {
 
   get(path) { return this.request("GET", path); }
   post(path, body = {}) { return this.request("POST", path, body); }
+  patch(path, body) { return this.request("PATCH", path, body); }
+  delete(path) { return this.request("DELETE", path); }
+  // A file as it is (an IMDF zip): not JSON.
+  upload(method, path, file, contentType) { return this.request(method, path, file, contentType); }
 
   async signIn(username, password, totpCode) {
     const body = { username, password };

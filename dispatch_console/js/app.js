@@ -9,6 +9,7 @@ import { LiveStream } from "./stream.js";
 import { renderDetail, renderOverview, renderQueue, roomName } from "./views.js";
 
 const NOT_LIVE_AFTER_MS = 5000;
+const ADMIN_ROLES = new Set(["school_admin", "district_admin"]);
 const $ = (id) => document.getElementById(id);
 const api = new Api();
 
@@ -66,6 +67,7 @@ $("sign-out").addEventListener("click", async () => {
 async function begin() {
   const me = await api.get("/v1/auth/me");
   $("who-name").textContent = `${me.name} · ${me.role.replace("_", " ")}`;
+  $("admin-link").hidden = !ADMIN_ROLES.has(me.role); // the API refuses the others anyway
   const { schools } = await api.get("/v1/schools");
   const trees = await Promise.all(schools.map((s) => api.get(`/v1/schools/${encodeURIComponent(s.id)}`)));
   for (const tree of trees) indexSchool(tree);

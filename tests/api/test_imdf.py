@@ -25,6 +25,7 @@ from alertd.cli import main as cli
 from alertd.core.errors import ValidationFailed
 from alertd.core.operator import OPERATOR
 from alertd.core.site import ReplaceFloorPlans, School
+from alertd.testing.auth import headers_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imdf"
 LINCOLN = "lincoln-hs"
@@ -339,3 +340,85 @@ def test_an_archive_in_memory_round_trips_through_zip() -> None:
     data = write_archive({"manifest.json": {"version": "1.0.0"}})
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert json.loads(archive.read("manifest.json")) == {"version": "1.0.0"}
+
+
+def zipped(folder: Path, *, leave_out: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.name != leave_out:
+                archive.write(path, path.name)
+    return buffer.getvalue()
+
+
+ZIP = {"Content-Type": "application/zip"}
+
+
+async def test_an_admin_uploads_an_imdf_archive_over_http_and_it_is_audited(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.put(
+        "/v1/schools/spbpu/imdf",
+        params={"name": "SPbPU", "timezone": "Europe/Moscow"},
+        content=zipped(POLYMAP.path),
+        headers=ZIP,
+    )
+    assert answer.status_code == 200, answer.text
+    done = answer.json()
+    assert done["created"] is True
+    assert done["name"] == "SPbPU"
+    assert {k: done[k] for k in POLYMAP.counts} == POLYMAP.counts
+    tree = (await client.get("/v1/schools/spbpu")).json()
+    assert sum(len(f["rooms"]) for b in tree["buildings"] for f in b["floors"]) == 443
+    again = await client.put("/v1/schools/spbpu/imdf", content=zipped(POLYMAP.path), headers=ZIP)
+    assert again.status_code == 200, again.text
+    assert again.json()["created"] is False
+    assert again.json()["name"] == "SPbPU"  # no name given: the school keeps its own
+    assert rooms_of((await client.get("/v1/schools/spbpu")).json()) == rooms_of(tree)
+    trail = (await client.get("/v1/audit", params={"school": "spbpu"})).json()["entries"]
+    imports = [e for e in trail if e["action"] == "site.replace_floor_plans"]
+    assert [e["detail"]["created"] for e in imports] == [True, False]
+    assert imports[0]["detail"]["units"] == 443
+    assert imports[0]["actor_id"] == "demo-district_admin"
+
+
+@pytest.mark.parametrize(
+    ("content", "params", "field", "message"),
+    [
+        (b"not a zip at all", {"name": "X"}, "archive", "not a zip archive"),
+        ("no-units", {"name": "X"}, "archive", "unit.geojson missing"),
+        ("whole", {}, "name", "a new school needs its name"),
+    ],
+    ids=["not-zip", "not-imdf", "no-name"],
+)
+async def test_a_bad_imdf_upload_names_its_field_and_changes_nothing(
+    client: httpx.AsyncClient, content: Any, params: dict[str, str], field: str, message: str
+) -> None:
+    if content == "no-units":
+        content = zipped(POLYMAP.path, leave_out="unit.geojson")
+    elif content == "whole":
+        content = zipped(POLYMAP.path)
+    answer = await client.put(
+        "/v1/schools/newschool/imdf", params=params, content=content, headers=ZIP
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
+    assert message in answer.json()["message"]
+    assert (await client.get("/v1/schools/newschool")).status_code == 404
+
+
+async def test_a_school_admin_imports_floor_plans_only_at_its_own_school(
+    client: httpx.AsyncClient,
+) -> None:
+    principal = await headers_for(client, "school_admin")  # of lincoln-hs
+    lincoln = (await client.get(f"/v1/schools/{LINCOLN}/imdf")).content
+    own = await client.put(f"/v1/schools/{LINCOLN}/imdf", content=lincoln, headers=ZIP | principal)
+    assert own.status_code == 200, own.text
+    other = await client.put(
+        "/v1/schools/jefferson-es/imdf", content=lincoln, headers=ZIP | principal
+    )
+    assert other.status_code == 403, other.text
+    new = await client.put(
+        "/v1/schools/elsewhere/imdf", params={"name": "E"}, content=lincoln, headers=ZIP | principal
+    )
+    assert new.status_code == 403, new.text

@@ -52,6 +52,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/schools/{school_id}"):             (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools/{school_id}/imdf"):        (A, 200, 200, 200, 200, 200, 200),
     ("POST", "/v1/sites"):                          (A, 403, 403, 403, 403, 200, 200),
+    ("PUT", "/v1/schools/{school_id}/imdf"):        (A, 403, 403, 403, 403, 200, 200),
     ("GET", "/healthz"):                            (200,) * 7,
     ("GET", "/readyz"):                             (200,) * 7,
     ("GET", "/metrics"):                            (200,) * 7,
@@ -168,6 +169,14 @@ async def _sites(_admin: httpx.AsyncClient) -> Request:
     for agency in document["agencies"]:
         agency["schools"] = [LINCOLN]
     return "/v1/sites", {"json": document}
+
+
+@setup("PUT", "/v1/schools/{school_id}/imdf")
+async def _imdf_upload(admin: httpx.AsyncClient) -> Request:
+    exported = await admin.get(f"/v1/schools/{LINCOLN}/imdf")  # its own plans, sent back
+    assert exported.status_code == 200, exported.text
+    headers = {"Content-Type": "application/zip"}
+    return f"/v1/schools/{LINCOLN}/imdf", {"content": exported.content, "headers": headers}
 
 
 @setup("POST", "/v1/auth/token")

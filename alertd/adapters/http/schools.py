@@ -1,17 +1,19 @@
-"""/v1/schools and /v1/sites: the site tree, its IMDF archive, and loading site documents."""
+"""/v1/schools and /v1/sites: the site tree, its IMDF archive (out and in), and loading site
+documents. Changes go through `AlertService.load_site` and `SiteService`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Body, Path, Query
 from starlette.responses import Response
 
 from alertd.adapters import codec
 from alertd.adapters.http.deps import Ctx, HttpContext, Who
 from alertd.adapters.http.response import OrjsonResponse
-from alertd.adapters.imdf.archive import write_archive
-from alertd.adapters.imdf.writer import imdf_documents
+from alertd.adapters.imdf.archive import read_uploaded_archive, write_archive
+from alertd.adapters.imdf.reader import read_imdf
+from alertd.adapters.imdf.writer import imdf_documents, imdf_id
 from alertd.adapters.wire import v1
 from alertd.adapters.wire.site import SiteDocument
 from alertd.app.service import require
@@ -77,6 +79,55 @@ async def school_imdf(school_id: SchoolId, ctx: Ctx, principal: Who) -> Response
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{school.id}-imdf.zip"'},
     )
+
+
+@router.put(
+    "/schools/{school_id}/imdf",
+    response_model=v1.FloorPlansImported,
+    responses={
+        403: {"model": v1.ErrorBody, "description": "not an admin of this school"},
+        422: {
+            "model": v1.ErrorBody,
+            "description": "not an IMDF archive; `field` and the "
+            "message name the file or feature at fault",
+        },
+    },
+    summary="Replace (or create) a school's buildings, floors and rooms from an IMDF archive",
+)
+async def import_school_imdf(
+    school_id: SchoolId,
+    ctx: Ctx,
+    principal: Who,
+    archive: Annotated[
+        bytes, Body(media_type="application/zip", description="the IMDF archive (zip)")
+    ],
+    name: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="needed for a new school")
+    ] = None,
+    district_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    timezone: Annotated[str, Query(min_length=1, max_length=64)] = "UTC",
+) -> OrjsonResponse:
+    files = read_uploaded_archive(archive)
+    done = await ctx.sites.import_floor_plans(
+        lambda existing: read_imdf(files, school_id=school_id, existing=existing, imdf_id=imdf_id),
+        principal=principal,
+        school_id=school_id,
+        school_name=name,
+        district_id=district_id,
+        timezone=timezone,
+        detail={"imdf": "uploaded"},
+    )
+    counts = done.plans.counts
+    answer = v1.FloorPlansImported(
+        school_id=done.school.id,
+        name=done.school.name,
+        created=done.created,
+        buildings=counts["buildings"],
+        levels=counts["levels"],
+        units=counts["units"],
+        skipped=list(done.plans.skipped),
+    )
+    return OrjsonResponse(answer.model_dump(mode="json"))
 
 
 @router.post(

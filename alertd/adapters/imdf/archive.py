@@ -36,27 +36,36 @@ def read_archive(path: Path) -> dict[str, bytes]:
         raise ValidationFailed("path", f"{path}: not a zip archive or a folder") from None
 
 
+def read_uploaded_archive(data: bytes) -> dict[str, bytes]:
+    """The top-level files of a zip sent over HTTP. Raises ValidationFailed("archive")."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return _zip_members(archive, Path("archive"), field="archive")
+    except zipfile.BadZipFile:
+        raise ValidationFailed("archive", "not a zip archive") from None
+
+
 def _read_capped(path: Path) -> bytes:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ValidationFailed("path", f"{path.name}: larger than {MAX_FILE_BYTES} bytes")
     return path.read_bytes()
 
 
-def _zip_members(archive: zipfile.ZipFile, path: Path) -> dict[str, bytes]:
+def _zip_members(archive: zipfile.ZipFile, path: Path, *, field: str = "path") -> dict[str, bytes]:
     entries = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename]
     folders = {PurePosixPath(i.filename).parent for i in entries}
     # One folder holding everything (as when a folder is zipped whole): read from inside it.
     root = folders.pop() if len(folders) == 1 else PurePosixPath(".")
     total = sum(i.file_size for i in entries)
     if total > MAX_ARCHIVE_BYTES:
-        raise ValidationFailed("path", f"{path}: unpacks to more than {MAX_ARCHIVE_BYTES} bytes")
+        raise ValidationFailed(field, f"{path}: unpacks to more than {MAX_ARCHIVE_BYTES} bytes")
     files: dict[str, bytes] = {}
     for info in entries:
         name = PurePosixPath(info.filename)
         if name.parent != root or name.name.startswith("."):
             continue
         if info.file_size > MAX_FILE_BYTES:
-            raise ValidationFailed("path", f"{name.name}: larger than {MAX_FILE_BYTES} bytes")
+            raise ValidationFailed(field, f"{name.name}: larger than {MAX_FILE_BYTES} bytes")
         files[name.name] = archive.read(info)
     return files
 

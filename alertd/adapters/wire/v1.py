@@ -277,3 +277,15 @@ class SiteLoaded(_Out):
     district_id: str
     schools: list[str]
     rooms: int
+
+
+class FloorPlansImported(_Out):
+    """What an IMDF archive put in place of a school's buildings, floors and rooms."""
+
+    school_id: str
+    name: str
+    created: bool = Field(description="the school did not exist before")
+    buildings: int
+    levels: int
+    units: int
+    skipped: list[str] = Field(description="what the archive held that was left out, and why")
