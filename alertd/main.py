@@ -29,8 +29,9 @@ from alertd.adapters.clock import SystemClock
 from alertd.adapters.db.accounts import SqlAccountStore
 from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.engine import Database, open_database
+from alertd.adapters.db.push import SqlPushSubscriptions
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, audit, auth, devices, ops, schools, users
+from alertd.adapters.http import alerts, audit, auth, devices, ops, push, schools, users
 from alertd.adapters.http.deps import HttpContext
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
@@ -38,6 +39,7 @@ from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
 from alertd.adapters.http.web import install_web
 from alertd.adapters.metrics import Metrics
 from alertd.adapters.periodic import PeriodicTask
+from alertd.adapters.push.webpush import WebPushSender, vapid_key
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
@@ -48,13 +50,14 @@ from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
 from alertd.app.log_relay import EventRelay
 from alertd.app.ports import Clock, EventBus
+from alertd.app.push import PushService, push_handler
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
 from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
-from alertd.core.effect import SendSms
+from alertd.core.effect import SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
 
@@ -177,7 +180,24 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         )
     metrics = Metrics()
     sms = SmsOutboxFile(settings.resolved_sms_outbox())
-    relay = OutboxRelay(store=store, bus=bus, handlers={SendSms: sms_handler(sms)}, clock=clock)
+    # Web Push: subscriptions per person and device; pushes are effects the relay runs.
+    push_sender = WebPushSender(
+        key=vapid_key(
+            secret_key=settings.secret_key.get_secret_value(),
+            own_key=settings.vapid_private_key.get_secret_value(),
+        ),
+        subject=settings.vapid_subject,
+        clock=clock,
+    )
+    push_subscriptions = SqlPushSubscriptions(db)
+    push_service = PushService(
+        store=push_subscriptions, clock=clock, public_key=push_sender.public_key
+    )
+    handlers = {
+        SendSms: sms_handler(sms),
+        SendPush: push_handler(push_sender, push_subscriptions),
+    }
+    relay = OutboxRelay(store=store, bus=bus, handlers=handlers, clock=clock)
     worker = EffectWorker(relay, poll_seconds=settings.outbox_poll_seconds)
     heartbeat = Heartbeat(db, instance, clock)
     background = [
@@ -227,6 +247,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await redis_bus.stop()
             await _leave(store, heartbeat)
             sms.close()
+            await push_sender.close()
             await db.dispose()
 
     app = FastAPI(
@@ -253,6 +274,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         devices=wired.devices,
         audit=wired.audit,
         sso=wired.sso,
+        push=push_service,
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         authenticators=(
             devices.authenticate_device,
@@ -271,6 +293,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         schools.router,
         devices.router,
         audit.router,
+        push.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

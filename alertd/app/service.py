@@ -237,7 +237,7 @@ class AlertService:
         if room_id is not None and (site.room is None or site.room.school_id != school_id):
             raise ValidationFailed("room_id", f"unknown room {room_id!r} at {school_id!r}")
         label = site.room.label if site.room else None
-        return Audience(site.school.name, label, site.recipients)
+        return Audience(site.school.name, label, site.recipients, site.push_targets)
 
     async def _after_commit(self, logged: Sequence[LoggedEvent], *, has_effects: bool) -> None:
         # Publishing is best effort: a subscriber that misses a message finds the gap by id

@@ -27,6 +27,7 @@ from alertd.core.notice import Notice, NoticeType
 
 class Channel(StrEnum):
     SMS = "sms"
+    PUSH = "push"  # Web Push to one browser of a person
 
 
 class DeliveryState(StrEnum):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from alertd.core.alert import AlertEvent, EventType
 from alertd.core.effect import Effect, SendSms
 from alertd.core.kind import policy_of
+from alertd.core.push import PushTarget, push_effects_for
 
 
 class RecipientKind(StrEnum):
@@ -35,6 +36,7 @@ class Audience:
     school_name: str
     place: str | None  # "Room 101 Biology Lab, Main Building, Floor 1"
     recipients: tuple[Recipient, ...] = ()
+    push_targets: tuple[PushTarget, ...] = ()  # browsers subscribed at the school
 
 
 # Events that text people, and the headline each one uses.
@@ -79,10 +81,13 @@ def message_for(event: AlertEvent, audience: Audience) -> str | None:
 
 
 def effects_for(event: AlertEvent, audience: Audience) -> tuple[Effect, ...]:
+    pushes = push_effects_for(
+        event, school_name=audience.school_name, place=audience.place, targets=audience.push_targets
+    )
     body = message_for(event, audience)
     if body is None:
-        return ()
-    return tuple(
+        return pushes
+    texts: tuple[Effect, ...] = tuple(
         SendSms(
             alert_id=event.alert_id,
             recipient_id=r.id,
@@ -96,3 +101,4 @@ def effects_for(event: AlertEvent, audience: Audience) -> tuple[Effect, ...]:
         for r in recipients_for(event, audience)
         if r.sms
     )
+    return texts + pushes

@@ -22,7 +22,7 @@ from alertd.adapters.db import schema as t
 from alertd.adapters.db.claim import Instance, claim_rows, claim_statement, release_rows
 from alertd.app.ports import OutboxItem, Outcome, Settlement
 from alertd.core.delivery import Channel, Delivery, DeliveryState
-from alertd.core.effect import Effect, SendSms
+from alertd.core.effect import Effect, SendPush, SendSms
 
 # A claim lapses after this even if its instance still heartbeats (its relay is stuck). An
 # instance that died loses its claims sooner: see `claim`. (The embedded default also releases
@@ -81,8 +81,8 @@ _SAVE_DELIVERY = (
 def queue_effects(
     conn: Connection, effects: Sequence[Effect], *, school_id: str, now: datetime
 ) -> None:
-    """One outbox row per effect, due `now`, and a ledger row (queued) for each text."""
-    texts = [e for e in effects if isinstance(e, SendSms)]
+    """One outbox row per effect, due `now`, and a ledger row (queued) for each text or push."""
+    texts = [e for e in effects if isinstance(e, SendSms | SendPush)]
     delivery_ids: dict[int, int] = {}
     if texts:
         rows = [_delivery_columns(e, school_id=school_id, now=now) for e in texts]
@@ -181,15 +181,19 @@ def deliveries_of(conn: Connection, alert_id: str) -> list[Delivery]:
     return [_delivery(row) for row in rows]
 
 
-def _delivery_columns(effect: SendSms, *, school_id: str, now: datetime) -> dict[str, Any]:
+def _delivery_columns(
+    effect: SendSms | SendPush, *, school_id: str, now: datetime
+) -> dict[str, Any]:
+    # A push is addressed to a browser: the ledger names the device, not the push URL.
+    sms = isinstance(effect, SendSms)
     return {
         "alert_id": effect.alert_id,
         "school_id": school_id,
         "recipient_id": effect.recipient_id,
         "recipient_name": effect.recipient_name,
         "recipient_kind": effect.recipient_kind,
-        "channel": Channel.SMS.value,
-        "address": effect.to,
+        "channel": (Channel.SMS if sms else Channel.PUSH).value,
+        "address": effect.to if isinstance(effect, SendSms) else effect.device_id[:64],
         "about": effect.about,
         "drill": effect.drill,
         "state": DeliveryState.QUEUED.value,

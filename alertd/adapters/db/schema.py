@@ -289,3 +289,17 @@ event_relay = sa.Table(
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("published_through", sa.BigInteger, nullable=False),
 )
+
+# --- Web Push (alertd.app.push) -------------------------------------------------------------
+
+# One row per person and browser; removed when the push service answers 404 or 410.
+push_subscriptions = sa.Table(
+    "push_subscriptions",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("p256dh", sa.String(128), nullable=False),
+    sa.Column("auth", sa.String(64), nullable=False),
+    sa.Column("created_at", Moment, nullable=False),
+)

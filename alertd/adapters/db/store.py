@@ -22,6 +22,7 @@ from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
 from alertd.adapters.db.lock import LockKind, xact_lock
+from alertd.adapters.db.push import push_targets
 from alertd.adapters.db.sites import insert_for, save_site
 from alertd.app.ports import (
     AlertFilter,
@@ -140,6 +141,7 @@ class SqlTransaction:
                 recipients=tuple(
                     Recipient(r.id, r.name, RecipientKind(r.kind), r.sms) for r in people
                 ),
+                push_targets=push_targets(conn, school_id),
             )
 
         return await self._session.run(step)

@@ -20,6 +20,7 @@ from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
 from alertd.app.ports import Clock, EventBus, Store
+from alertd.app.push import PushService
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
@@ -48,6 +49,7 @@ class HttpContext:
     devices: DeviceService
     audit: AuditService
     sso: SsoService
+    push: PushService | None = None  # Web Push subscriptions (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
