@@ -29,7 +29,7 @@ export class Auth {
     const data = await answer.json().catch(() => null);
     if (!answer.ok) throw new ApiError(answer.status, data);
     await this.keep(data);
-    const me = await this.request("GET", "/v1/auth/me");
+    const me = await this.get("/v1/auth/me");
     await this.store.set("me", me);
     return me;
   }
