@@ -66,7 +66,9 @@ def test_a_new_alert_appears_live_and_acknowledge_and_on_scene_reach_the_console
     sro_app: Callable[..., SroApp], api: Api, console_stream: ClientConnection
 ) -> None:
     # The officer's phone knows where it is; the app may read it only while responding.
-    app = sro_app(geolocation={"latitude": 44.9775, "longitude": -93.2650}, permissions=["geolocation"])
+    app = sro_app(
+        geolocation={"latitude": 44.9775, "longitude": -93.2650}, permissions=["geolocation"]
+    )
     alert = api.raise_alert(kind="medical", room_id=ROOM)
     row = app.alert(alert["id"])
     expect(row).to_contain_text("Medical", timeout=TIMEOUT_MS)
@@ -77,7 +79,10 @@ def test_a_new_alert_appears_live_and_acknowledge_and_on_scene_reach_the_console
 
     marked = app.page.locator(f"#plan [data-room-id='{ROOM}']")
     expect(marked).to_have_class("room classroom alerted real selected", timeout=TIMEOUT_MS)
-    expect(app.page.locator("#plan")).to_have_attribute("aria-label", "Floor plan of Floor 1, Main Building; the alert's room 109 Room 109 – English is marked")
+    expect(app.page.locator("#plan")).to_have_attribute(
+        "aria-label",
+        "Floor plan of Floor 1, Main Building; the alert's room 109 Room 109 – English is marked",
+    )
 
     app.act("acknowledge")
     acknowledged = next_event(console_stream, app.page, lambda m: m["type"] == "AlertAcknowledged")
@@ -86,15 +91,19 @@ def test_a_new_alert_appears_live_and_acknowledge_and_on_scene_reach_the_console
         "Officer Riley",
     )
     app.act("on_scene")
-    reported = next_event(console_stream, app.page, lambda m: m["type"] == "ResponderStatusReported")
+    reported = next_event(
+        console_stream, app.page, lambda m: m["type"] == "ResponderStatusReported"
+    )
     assert reported["alert"]["id"] == alert["id"]
     assert reported["data"] == {"status": "on_scene"}
     assert reported["actor"]["name"] == "Officer Riley"
     expect(app.page.locator("#detail-location")).to_contain_text(
         "Sharing your location with dispatch while you respond"
     )
-    located = reported if reported["note"] else next_event(
-        console_stream, app.page, lambda m: m["type"] == "NoteAdded"
+    located = (
+        reported
+        if reported["note"]
+        else next_event(console_stream, app.page, lambda m: m["type"] == "NoteAdded")
     )
     assert located["note"].startswith("Location 44.977500, -93.265000")
     expect(app.page.locator("#detail-responders")).to_contain_text("Officer Riley (on scene)")

@@ -48,9 +48,7 @@ def test_holding_a_button_sends_exactly_one_alert_and_a_short_tap_sends_none(
     app.hold("medical")
     expect(app.status()).to_have_text("Received by dispatch", timeout=TIMEOUT_MS)
     alerts = staff_alerts(api)
-    assert [(a["kind"], a["room_id"], a["source"]) for a in alerts] == [
-        ("medical", ROOM, "app")
-    ]
+    assert [(a["kind"], a["room_id"], a["source"]) for a in alerts] == [("medical", ROOM, "app")]
     app.page.wait_for_timeout(1500)  # the service worker's retries must not add one
     assert len(staff_alerts(api)) == 1
     screenshot(app.page, "staff-app-received")

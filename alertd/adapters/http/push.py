@@ -1,8 +1,8 @@
 """/v1/push: the VAPID key, and the caller's Web Push subscriptions (one per device).
 
-    GET    /v1/push/key                          the application server key to subscribe with
-    PUT    /v1/push/subscriptions/{device_id}    store (or replace) this device's subscription
-    DELETE /v1/push/subscriptions/{device_id}    forget it
+GET    /v1/push/key                          the application server key to subscribe with
+PUT    /v1/push/subscriptions/{device_id}    store (or replace) this device's subscription
+DELETE /v1/push/subscriptions/{device_id}    forget it
 """
 
 from __future__ import annotations
@@ -52,9 +52,7 @@ async def subscribe(
     return OrjsonResponse({"device_id": saved.device_id, "endpoint": saved.endpoint})
 
 
-@router.delete(
-    "/subscriptions/{device_id}", status_code=204, summary="Unsubscribe this device"
-)
+@router.delete("/subscriptions/{device_id}", status_code=204, summary="Unsubscribe this device")
 async def unsubscribe(device_id: DeviceId, ctx: Ctx, principal: Who) -> Response:
     if not await _service(ctx).unsubscribe(principal, device_id=device_id):
         raise NotFound("push subscription", device_id)
