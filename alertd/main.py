@@ -191,7 +191,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     push_subscriptions = SqlPushSubscriptions(db)
     push_service = PushService(
-        store=push_subscriptions, clock=clock, public_key=push_sender.public_key
+        store=push_subscriptions,
+        clock=clock,
+        public_key=push_sender.public_key,
+        allow_http=settings.dev_mode,
     )
     handlers = {
         SendSms: sms_handler(sms),

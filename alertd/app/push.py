@@ -67,10 +67,19 @@ class PushGateway(Protocol):
 class PushService:
     """Subscribe and unsubscribe the caller's own browsers."""
 
-    def __init__(self, *, store: PushSubscriptionStore, clock: Clock, public_key: str) -> None:
+    def __init__(
+        self,
+        *,
+        store: PushSubscriptionStore,
+        clock: Clock,
+        public_key: str,
+        allow_http: bool = False,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.public_key = public_key  # the VAPID application server key, base64url
+        # Push services are https (RFC 8030); plain http only in dev mode, for local ones.
+        self._schemes = ("https://", "http://") if allow_http else ("https://",)
 
     async def subscribe(
         self, principal: Principal, *, device_id: str, endpoint: str, p256dh: str, auth: str
@@ -79,8 +88,8 @@ class PushService:
         device_id = device_id.strip()
         if not device_id or len(device_id) > DEVICE_ID_MAX:
             raise ValidationFailed("device_id", f"1 to {DEVICE_ID_MAX} characters")
-        if not endpoint.startswith("https://") and not endpoint.startswith("http://"):
-            raise ValidationFailed("endpoint", "must be the push service's URL")
+        if not endpoint.startswith(self._schemes):
+            raise ValidationFailed("endpoint", "must be the push service's https:// URL")
         if len(endpoint) > ENDPOINT_MAX:
             raise ValidationFailed("endpoint", f"longer than {ENDPOINT_MAX} characters")
         public = _key_bytes(p256dh, field="p256dh")

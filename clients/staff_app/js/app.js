@@ -173,6 +173,8 @@ function onEvent(message) {
 
 // A button was held for 1.5 s.
 function held(kind) {
+  // When the hold completed (epoch ms): bench/app_press.py times from here to the console.
+  document.body.dataset.heldAt = String(performance.timeOrigin + performance.now());
   $("hold-feedback").textContent = "";
   if (kind === "evacuate" || kind === "shelter") {
     state.pendingKind = kind;
