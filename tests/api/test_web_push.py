@@ -22,9 +22,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Request, Response
 
+from alertd.adapters.db import migrate
 from alertd.adapters.push.encryption import b64url_decode, b64url_encode, decrypt, public_bytes
+from alertd.core.actor import Actor, ActorKind
+from alertd.core.errors import ValidationFailed
+from alertd.core.permission import Principal, Role
+from alertd.main import create_app
 from alertd.testing.auth import headers_for
 from alertd.testing.live import serving
+from alertd.testing.settings import make_settings
 
 
 @dataclass
@@ -196,3 +202,40 @@ async def test_a_malformed_subscription_is_refused_naming_the_field(
     assert answer.status_code == 422
     assert answer.json()["field"] == "p256dh"
     assert (await client.delete("/v1/push/subscriptions/p", headers=staff)).status_code == 404
+
+
+async def test_outside_dev_mode_only_https_push_services_are_accepted(
+    tmp_path: Any, sqlite_url: str
+) -> None:
+    migrate.upgrade(sqlite_url)
+    settings = make_settings(tmp_path, sqlite_url)
+    production = settings.model_copy(update={"dev_mode": False})
+    app = create_app(production)
+    async with app.router.lifespan_context(app):
+        push = app.state.context.push
+
+        teacher = Principal(
+            Actor("u1", "Sam Staff", ActorKind.USER, "staff"), Role.STAFF, frozenset({"lincoln-hs"})
+        )
+        keys = Browser().subscription("")["keys"]
+        with pytest.raises(ValidationFailed) as refused:
+            await push.subscribe(
+                teacher, device_id="d", endpoint="http://10.0.0.5/internal", **keys
+            )
+        assert refused.value.field == "endpoint"
+        saved = await push.subscribe(
+            teacher, device_id="d", endpoint="https://push.example/send/1", **keys
+        )
+        assert saved.endpoint == "https://push.example/send/1"
+
+
+async def test_the_apps_are_served_with_their_own_policy(client: httpx.AsyncClient) -> None:
+    for path in ("/app/", "/sro/", "/app/sw.js", "/clients-common/auth.js"):
+        answer = await client.get(path)
+        assert answer.status_code == 200, path
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "worker-src 'self'" in policy, path
+        assert "unsafe-inline" not in policy
+    manifest = await client.get("/app/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json()["start_url"] == "/app/"
