@@ -44,7 +44,7 @@ self.addEventListener("push", (event) => {
   const t = translator({ en, es }, chooseLanguage(["en", "es"]));
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
-  const kind = t(`kind.${data.kind}`);
+  const kind = t(`kind.${data.kind}`).toUpperCase();
   const headline = t(`push.${data.event}`, { kind });
   const title = (data.drill ? t("drill") + " " : "") + (headline.startsWith("push.") ? data.title ?? "alertd" : headline);
   event.waitUntil(self.registration.showNotification(title, {

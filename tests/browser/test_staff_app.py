@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from app_pages import TIMEOUT_MS, StaffApp
 from browser_harness import Api, ServedAlertd, run_axe, screenshot
+from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import BrowserContext, expect
+from push_service import LoopbackPushService
+
+from alertd.adapters.push.encryption import b64url_encode, decrypt, public_bytes
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -139,3 +144,73 @@ def test_the_staff_app_has_no_serious_accessibility_violations(
     app.hold("medical")
     expect(app.status()).to_have_text("Received by dispatch", timeout=TIMEOUT_MS)
     assert run_axe(app.page, view="staff panel") == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "body"),
+    [
+        ("en-US", "LOCKDOWN", "Locks, lights, out of sight."),
+        ("es-ES", "CONFINAMIENTO", "Cerraduras, luces, fuera de la vista."),
+    ],
+)
+def test_a_lockdown_pushed_to_a_closed_app_shows_its_instruction_silently(
+    staff_app: Callable[..., StaffApp],
+    alertd: ServedAlertd,
+    api: Api,
+    locale: str,
+    title: str,
+    body: str,
+) -> None:
+    """alertd -> a push service -> the browser (decrypted here with the browser's keys, as
+    the browser would) -> the app's service worker, which shows the notification."""
+    app = staff_app(locale=locale, permissions=["notifications"]).wait_worker()
+    browser_key = ec.generate_private_key(ec.SECP256R1())
+    browser_auth = os.urandom(16)
+    with LoopbackPushService() as push_service:
+        staff = Api(alertd.url, role="staff")
+        try:
+            subscription = {
+                "endpoint": f"{push_service.url}/push/teacher",
+                "keys": {
+                    "p256dh": b64url_encode(public_bytes(browser_key.public_key())),
+                    "auth": b64url_encode(browser_auth),
+                },
+            }
+            answer = staff.http.put("/v1/push/subscriptions/phone", json=subscription)
+            assert answer.status_code == 200, answer.text
+        finally:
+            staff.http.close()
+        api.raise_alert(kind="lockdown")
+        for _ in range(100):
+            if push_service.received:
+                break
+            app.page.wait_for_timeout(100)
+        (push,) = push_service.received
+    message = decrypt(push["body"], private_key=browser_key, auth=browser_auth).decode()
+
+    cdp = app.page.context.new_cdp_session(app.page)
+    registrations: list[dict[str, Any]] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(e["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    app.page.wait_for_timeout(300)
+    (registration,) = {
+        r["registrationId"]: r for r in registrations if r["scopeURL"].endswith("/app/")
+    }.values()
+    origin = app.page.evaluate("location.origin")
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": origin, "registrationId": registration["registrationId"], "data": message},
+    )
+    shown = (
+        "async () => (await (await navigator.serviceWorker.ready).getNotifications())"
+        ".map(n => ({title: n.title, body: n.body, silent: n.silent}))"
+    )
+    for _ in range(50):
+        notifications = app.page.evaluate(shown)
+        if notifications:
+            break
+        app.page.wait_for_timeout(100)
+    assert notifications == [{"title": title, "body": body, "silent": True}]
