@@ -15,6 +15,7 @@ import es from "../locales/es.js";
 const CAMPUS_KINDS = new Set(["hold", "secure", "lockdown", "evacuate", "shelter"]);
 const OPEN_STATES = new Set(["raised", "acknowledged", "responding"]);
 const CANCEL_WINDOW_MS = 30_000;
+const SHOWN_MS = 30 * 60_000; // the status list shows the last half hour (and anything unsent)
 
 const language = chooseLanguage(["en", "es"]);
 const t = translator({ en, es }, language);
@@ -268,7 +269,9 @@ function cancellable(record) {
 
 function renderSent() {
   if ($("panel").hidden) return;
-  const items = state.records.map((record) => {
+  const now = Date.now();
+  const shown = state.records.filter((r) => r.state === "queued" || now - r.created < SHOWN_MS);
+  const items = shown.map((record) => {
     const li = document.createElement("li");
     li.dataset.key = record.key;
     const what = document.createElement("span");
@@ -292,6 +295,7 @@ function renderSent() {
     return li;
   });
   for (const text of state.withdrawn) items.push(item(text));
+  $("status").hidden = !items.length;
   const list = $("sent");
   // Keep the DOM still when nothing changed: screen readers re-announce replaced text.
   const html = items.map((n) => n.outerHTML).join("");
