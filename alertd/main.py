@@ -31,8 +31,8 @@ from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.engine import Database, open_database
 from alertd.adapters.db.push import SqlPushSubscriptions
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, audit, auth, devices, ops, push, schools, users
-from alertd.adapters.http.deps import HttpContext
+from alertd.adapters.http import alerts, audit, auth, devices, ops, push, schools, twilio, users
+from alertd.adapters.http.deps import HttpContext, TwilioHooks
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
 from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
@@ -41,6 +41,9 @@ from alertd.adapters.metrics import Metrics
 from alertd.adapters.periodic import PeriodicTask
 from alertd.adapters.push.webpush import WebPushSender, vapid_key
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
+from alertd.adapters.twilio.configure import announce_provider, twilio_gateway, webhook_tokens
+from alertd.adapters.twilio.gateway import TwilioGateway
+from alertd.adapters.twilio.signature import WebhookVerifier
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
@@ -48,18 +51,22 @@ from alertd.app.account_ports import CheckpointSink
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
+from alertd.app.escalation import EscalationEngine
+from alertd.app.inbound import InboundService
 from alertd.app.log_relay import EventRelay
 from alertd.app.ports import Clock, EventBus
 from alertd.app.push import PushService, push_handler
-from alertd.app.relay import OutboxRelay, sms_handler
+from alertd.app.relay import OutboxRelay, sms_handler, voice_handler
 from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
 from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
-from alertd.core.effect import SendPush, SendSms
+from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 API_DESCRIPTION = """Emergency alert and dispatch for schools.
 
@@ -180,6 +187,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         )
     metrics = Metrics()
     sms = SmsOutboxFile(settings.resolved_sms_outbox())
+    gateway = twilio_gateway(settings, metrics)
+    sender: SmsOutboxFile | TwilioGateway = gateway or sms
     # Web Push: subscriptions per person and device; pushes are effects the relay runs.
     push_sender = WebPushSender(
         key=vapid_key(
@@ -196,11 +205,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         public_key=push_sender.public_key,
         allow_http=settings.dev_mode,
     )
-    handlers = {
-        SendSms: sms_handler(sms),
-        SendPush: push_handler(push_sender, push_subscriptions),
-    }
-    relay = OutboxRelay(store=store, bus=bus, handlers=handlers, clock=clock)
+    relay = OutboxRelay(
+        store=store,
+        bus=bus,
+        handlers={
+            SendSms: sms_handler(sender),
+            PlaceCall: voice_handler(sender),
+            SendPush: push_handler(push_sender, push_subscriptions),
+        },
+        clock=clock,
+    )
     worker = EffectWorker(relay, poll_seconds=settings.outbox_poll_seconds)
     heartbeat = Heartbeat(db, instance, clock)
     background = [
@@ -213,12 +227,24 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 event_relay, poll_seconds=settings.outbox_poll_seconds, name="alertd-event-relay"
             )
         )
+    console_url = settings.resolved_public_url() + "/console"
     service = AlertService(
         store=store,
         bus=bus,
         clock=clock,
         repeat_window=timedelta(seconds=settings.repeat_press_seconds),
         on_effects_queued=worker.wake,
+        console_url=console_url,
+    )
+    escalation = EscalationEngine(
+        store=store, bus=bus, clock=clock, console_url=console_url, on_effects_queued=worker.wake
+    )
+    escalation_worker = EffectWorker(
+        escalation, poll_seconds=settings.outbox_poll_seconds, name="alertd-escalation-worker"
+    )
+    inbound = InboundService(store=store, bus=bus, clock=clock, console_url=console_url)
+    verifier = WebhookVerifier(
+        tokens=webhook_tokens(settings), public_url=settings.resolved_public_url()
     )
     wired = account_services(db, settings, clock)
     checkpointer = PeriodicTask(
@@ -236,9 +262,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             # run that was killed mid-send, and must not wait out their lease.
             await store.release_claims()
         await heartbeat.run_once()  # registered before it claims anything
+        announce_provider(gateway, outbox=settings.resolved_sms_outbox())
+        if gateway is not None:
+            await gateway.open()
         if redis_bus is not None:
             await redis_bus.start()
-        loops: list[EffectWorker | PeriodicTask] = [*background, worker, checkpointer]
+        loops: list[EffectWorker | PeriodicTask] = [
+            *background,
+            worker,
+            escalation_worker,
+            checkpointer,
+        ]
         for loop in loops:
             loop.start()
         try:
@@ -251,6 +285,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await _leave(store, heartbeat)
             sms.close()
             await push_sender.close()
+            if gateway is not None:
+                await gateway.close()
             await db.dispose()
 
     app = FastAPI(
@@ -279,6 +315,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         sso=wired.sso,
         push=push_service,
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
+        twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -288,6 +325,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
     app.state.encoded_events = stream.EncodedEvents()
     app.state.database = db  # for tests and tools that inspect the database itself
+    app.state.escalation = escalation  # tests drive it on a fake clock
     install_error_handlers(app)
     routers = (
         auth.router,
@@ -296,6 +334,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         schools.router,
         devices.router,
         audit.router,
+        twilio.router,
         push.router,
     )
     for router in (*routers, stream.router, ops.router):

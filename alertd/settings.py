@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="",
-        description="The URL people reach alertd at (https://alertd.example.org); single "
-        "sign-on redirects back to it. Empty: taken from each request.",
+        description="The URL people and Twilio reach alertd at, behind any proxy "
+        "(https://alertd.example.org): single sign-on redirects, console links in texts and "
+        "Twilio's webhook URLs start with it. Empty: http://HOST:PORT (sign-on: the request's).",
     )
     principal_cache_seconds: float = Field(
         default=2.0,
@@ -128,6 +129,39 @@ class Settings(BaseSettings):
     audit_checkpoint_key: SecretStr = Field(
         default=SecretStr(""),
         description="Signs audit checkpoints (HMAC-SHA256); empty: derived from secret_key.",
+    )
+    # --- Twilio: texts and calls (without credentials: recorded in the SMS outbox) -------
+    twilio_account_sid: str = Field(default="", description="Twilio account SID (AC...).")
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""), description="Its auth token.")
+    twilio_auth_token_secondary: SecretStr = Field(
+        default=SecretStr(""),
+        description="A second auth token accepted on webhooks while tokens are rotated.",
+    )
+    twilio_from: str = Field(
+        default="", description="Sender numbers, comma-separated (E.164 or short codes)."
+    )
+    twilio_messaging_service_sid: str = Field(
+        default="", description="A Messaging Service SID (MG...) to send texts through."
+    )
+    twilio_fallback_account_sid: str = Field(
+        default="", description="A second account that takes over when the first keeps failing."
+    )
+    twilio_fallback_auth_token: SecretStr = Field(default=SecretStr(""))
+    twilio_fallback_from: str = Field(default="", description="The second account's numbers.")
+    twilio_api_base: str = Field(
+        default="",
+        description="Replaces https://api.twilio.com (Twilio-compatible endpoints, tests).",
+    )
+    twilio_validity_seconds: int = Field(
+        default=600, ge=1, le=36000, description="Twilio drops a text not sent in this time."
+    )
+    twilio_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Hard timeout of one request to Twilio."
+    )
+    twilio_rate_per_sender: float | None = Field(
+        default=None,
+        ge=0,
+        description="Texts per second per sender (0: unlimited); empty: by kind of sender.",
     )
     # --- Web Push to the staff and SRO apps (RFC 8030, VAPID RFC 8292) -------------------
     vapid_private_key: SecretStr = Field(
@@ -165,6 +199,25 @@ class Settings(BaseSettings):
             return own.encode()
         server = self.secret_key.get_secret_value().encode()
         return hmac.new(server, b"alertd.audit-checkpoint-key.v1", hashlib.sha256).digest()
+
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def twilio_configured(self) -> bool:
+        """Credentials and at least one sender: texts are really sent."""
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token.get_secret_value()
+            and (self.twilio_from or self.twilio_messaging_service_sid)
+        )
+
+    def twilio_senders(self) -> tuple[str, ...]:
+        numbers = [n.strip() for n in self.twilio_from.split(",") if n.strip()]
+        service = [self.twilio_messaging_service_sid] if self.twilio_messaging_service_sid else []
+        return (*numbers, *service)
+
+    def twilio_fallback_senders(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.twilio_fallback_from.split(",") if n.strip())
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[tuple[str, str | None]]:

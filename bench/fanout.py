@@ -48,6 +48,7 @@ class ServerProcess:
     def __init__(
         self, *, synchronous: str, database_url: str, extra: dict[str, str] | None = None
     ) -> None:
+        """`extra`: more ALERTD_* settings, named without the prefix."""
         self.data_dir = Path(tempfile.mkdtemp(prefix="alertd-bench-"))
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alertd.app.ports import LoggedEvent
@@ -21,7 +21,9 @@ from alertd.core.alert import (
     Responder,
     ResponderStatus,
 )
+from alertd.core.delivery import Channel
 from alertd.core.effect import EFFECT_TYPES, Effect
+from alertd.core.escalation import Policy, Step
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.notice import DomainEvent, Notice, NoticeType
 from alertd.core.routing import RecipientKind
@@ -176,7 +178,15 @@ def school_to_dict(school: School) -> Json:
         "timezone": school.timezone,
         "address": school.address,
         "contacts": [
-            {"id": c.id, "name": c.name, "role": c.role.value, "sms": c.sms}
+            {
+                "id": c.id,
+                "name": c.name,
+                "role": c.role.value,
+                "sms": c.sms,
+                "voice": c.voice,
+                "test_contact": c.test_contact,
+                "backup": c.backup,
+            }
             for c in school.contacts
         ],
         "buildings": [
@@ -225,7 +235,15 @@ def school_from_dict(data: Json, *, district_id: str) -> School:
         timezone=data["timezone"],
         address=data.get("address"),
         contacts=tuple(
-            Contact(c["id"], c["name"], RecipientKind(c["role"]), c.get("sms"))
+            Contact(
+                c["id"],
+                c["name"],
+                RecipientKind(c["role"]),
+                c.get("sms"),
+                voice=c.get("voice"),
+                test_contact=c.get("test_contact", False),
+                backup=c.get("backup", False),
+            )
             for c in data.get("contacts", ())
         ),
         buildings=tuple(
@@ -264,3 +282,30 @@ def effect_to_row(effect: Effect) -> tuple[str, Json]:
 
 def effect_from_row(name: str, body: Json) -> Effect:
     return EFFECT_TYPES[name](**body)
+
+
+def policy_to_json(policy: Policy) -> list[Json]:
+    """An escalation policy's steps as stored (the site document's shape)."""
+    return [
+        {
+            "targets": list(step.targets),
+            "channel": step.channel.value,
+            "after_seconds": int(step.after.total_seconds()),
+            "repeats": step.repeats,
+        }
+        for step in policy.steps
+    ]
+
+
+def policy_from_json(steps: list[Json]) -> Policy:
+    return Policy(
+        tuple(
+            Step(
+                tuple(s["targets"]),
+                Channel(s["channel"]),
+                timedelta(seconds=s["after_seconds"]),
+                s.get("repeats", 0),
+            )
+            for s in steps
+        )
+    )

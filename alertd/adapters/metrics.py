@@ -39,3 +39,41 @@ class Metrics:
             "Effects (texts) that failed for good.",
             registry=self.registry,
         )
+        self.provider_requests = Counter(
+            "alertd_provider_requests",
+            "Requests to the SMS/voice provider (Twilio), by channel and outcome "
+            "(accepted, temporary, permanent, timeout).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "alertd_deliveries",
+            "Delivery reports taken into the ledger, by channel and state.",
+            ["channel", "state"],
+            registry=self.registry,
+        )
+        self.delivery_failures = Counter(
+            "alertd_delivery_failures",
+            "Messages that failed, by channel and cause (Twilio error code, or "
+            "temporary / timeout / the call status).",
+            ["channel", "cause"],
+            registry=self.registry,
+        )
+        self.sender_wait = Histogram(
+            "alertd_sender_wait_seconds",
+            "How long a message waited for its sender's rate limit.",
+            ["channel"],
+            buckets=(0, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
+            registry=self.registry,
+        )
+        self.replies = Counter(
+            "alertd_replies",
+            "Texts and key presses received, by what they did.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhooks_refused = Counter(
+            "alertd_webhooks_refused",
+            "Provider webhooks refused for a bad or missing signature.",
+            registry=self.registry,
+        )

@@ -1,5 +1,5 @@
-"""The supervised background loop that drives the outbox relay (and the other rounds of
-background work: heartbeats, the event relay).
+"""The supervised background loop that drives the outbox relay and the other rounds of
+background work (escalation timers, heartbeats, the event relay).
 
 It wakes when a command queued effects, and polls in any case, so that effects left over
 from a crash (or queued by another instance) are picked up. A failure of one round is
@@ -34,6 +34,7 @@ class EffectWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._unavailable: str | None = None  # the dependency that is down, once logged
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -41,15 +42,23 @@ class EffectWorker:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=self._name)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+    async def stop(self, *, grace_seconds: float = 5.0) -> None:
+        """Let the round under way finish (so a batch that was sent is also settled), for
+        at most `grace_seconds`, then cancel."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_seconds):
+                await asyncio.shield(self._task)
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                while await self._relay.run_once():
+                while await self._relay.run_once() and not self._stopping:
                     pass
                 if self._unavailable is not None:
                     logger.warning("%s: %s answers again", self._name, self._unavailable)

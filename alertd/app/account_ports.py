@@ -33,6 +33,7 @@ class NewAccount:
     created_at: datetime
     source: AccountSource = AccountSource.LOCAL
     external_id: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

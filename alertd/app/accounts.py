@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from alertd.app.account_ports import (
     AccountStore,
@@ -31,6 +31,7 @@ from alertd.core.account import (
     check_may_manage,
     check_password,
     normalize_email,
+    normalize_phone,
     require_manage_accounts,
 )
 from alertd.core.audit import AuditEntry
@@ -72,6 +73,7 @@ class AccountService:
         name: str,
         affiliation: Affiliation,
         password: str,
+        phone: str | None = None,
     ) -> Account:
         """Create an account with a password. ValidationFailed names a bad or taken field."""
         affiliation = affiliation.normalize()
@@ -79,6 +81,7 @@ class AccountService:
         email = normalize_email(email)
         name = _clean_name(name)
         check_password(password)
+        phone = normalize_phone(phone) if phone is not None else None
         password_hash = await self._passwords.hash(password)
         now = self._clock.now()
         new = NewAccount(
@@ -88,6 +91,7 @@ class AccountService:
             affiliation=affiliation,
             password_hash=password_hash,
             created_at=now,
+            phone=phone,
         )
         async with self._store.transaction() as tx:
             if await tx.account_by_email(email) is not None:
@@ -103,6 +107,8 @@ class AccountService:
             }
             if affiliation.agency_id:
                 detail["agency_id"] = affiliation.agency_id
+            if phone:
+                detail["phone"] = phone
             await tx.audit([self._entry(principal, "user.create", account, detail)])
         return account
 
@@ -137,17 +143,18 @@ class AccountService:
         session of the account at once (within the principal cache's lifetime on other
         instances). Nobody changes their own role or schools, or disables themselves."""
         if change.name is not None:
-            change = AccountChange(_clean_name(change.name), change.affiliation, change.disabled)
+            change = replace(change, name=_clean_name(change.name))
         if change.affiliation is not None:
-            change = AccountChange(change.name, change.affiliation.normalize(), change.disabled)
+            change = replace(change, affiliation=change.affiliation.normalize())
+        if change.phone is not None:
+            change = replace(change, phone=normalize_phone(change.phone) or "")
         if user_id == principal.actor.id and (change.affiliation or change.disabled or patch):
             raise Forbidden("ask another admin to change your own role, schools or access")
         now = self._clock.now()
         async with self._store.transaction() as tx:
             account = await self._managed(tx, user_id, principal)
             if patch is not None:
-                affiliation = patch.applied_to(account).normalize()
-                change = AccountChange(change.name, affiliation, change.disabled)
+                change = replace(change, affiliation=patch.applied_to(account).normalize())
             if change.affiliation is not None:
                 check_may_grant(principal, change.affiliation)
                 await check_references(tx, change.affiliation)

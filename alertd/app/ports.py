@@ -18,6 +18,7 @@ from alertd.core.alert import Alert, AlertEvent, AlertState
 from alertd.core.audit import AuditEntry
 from alertd.core.delivery import Delivery, DeliveryState
 from alertd.core.effect import Effect
+from alertd.core.escalation import Escalation, Policy
 from alertd.core.kind import AlertKind
 from alertd.core.notice import DomainEvent
 from alertd.core.push import PushTarget
@@ -52,9 +53,13 @@ class SchoolRef:
 
 @dataclass(frozen=True, slots=True)
 class SiteContext:
+    """The school, the room, and everyone who could be told: the site's contacts and
+    agencies, and the SROs and school admins whose user profiles hold a phone number."""
+
     school: SchoolRef | None
     room: RoomRef | None
     recipients: tuple[Recipient, ...]
+    timezone: str = "UTC"  # the school's IANA time zone
     push_targets: tuple[PushTarget, ...] = ()  # browsers subscribed to Web Push there
 
 
@@ -79,12 +84,20 @@ class AlertFilter:
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
-    """A claimed effect. `delivery_id` names its row of the delivery ledger, if it has one."""
+    """A claimed effect. `delivery_id` names its row of the delivery ledger, if it has one.
+
+    `provider_ref`: the provider already accepted it (its SID is on record): never send it
+    again. `resumed`: an earlier claim of it was never settled (that instance died), so an
+    earlier attempt may have gone out. `opted_out`: its number replied STOP.
+    """
 
     id: int
     effect: Effect
     attempts: int
     delivery_id: int | None = None
+    provider_ref: str | None = None
+    resumed: bool = False
+    opted_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +111,7 @@ class Receipt:
 
     state: DeliveryState
     provider_ref: str | None = None
+    sender: str | None = None  # the number (or service SID) it went out from
 
 
 class Outcome(StrEnum):
@@ -115,6 +129,8 @@ class Settlement:
     at: datetime
     error: str | None = None
     receipt: Receipt | None = None
+    error_code: int | None = None
+    repeat_possible: bool = False  # this attempt may repeat one that reached the provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +216,35 @@ class Transaction(Protocol):
     async def advance_relay(self, name: str, position: int) -> None:
         """Record that every event up to `position` has been relayed."""
 
+    async def queue_effects(
+        self, effects: Sequence[Effect], *, school_id: str, now: datetime
+    ) -> None:
+        """Queue effects (due `now`) outside a command's `record` (escalation steps)."""
+
+    async def escalation_policy(self, *, school_id: str, kind: AlertKind) -> Policy | None:
+        """The school's policy for the kind, or None (then the default applies)."""
+
+    async def save_escalation(self, escalation: Escalation, *, drill: bool) -> None:
+        """Create or replace the alert's escalation timer, and release its claim. Drills'
+        timers come after real alerts' when both are due."""
+
+    async def escalation_is_current(self, escalation: Escalation) -> bool:
+        """Lock the alert's timer; True if it is still active at `escalation`'s step, False
+        if another claim (an instance taken for dead, a racing round) fired it meanwhile."""
+
+    async def hasten_escalations(self, alert_ids: Sequence[str], *, now: datetime) -> None:
+        """Someone was not reached: bring these alerts' next escalation step forward to
+        `now` (if they are still escalating)."""
+
+    async def delivery_by_ref(self, provider_ref: str) -> Delivery | None:
+        """The ledger row of the provider's message (a Twilio SID), or None."""
+
+    async def latest_delivery_to(self, address: str) -> Delivery | None:
+        """The newest message to `address` about an alert that is still open, or None."""
+
+    async def set_opt_out(self, address: str, *, stopped: bool, now: datetime) -> None:
+        """Remember that `address` replied STOP (stopped) or START (not stopped)."""
+
 
 class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
@@ -225,8 +270,19 @@ class Store(Protocol):
         """Effects not yet done whose time has come, claimed so no other worker runs them.
         Settle each (`Transaction.settle_effects`) once it has run."""
 
+    async def record_provider_ref(
+        self, delivery_id: int, *, provider_ref: str, sender: str | None, repeat_possible: bool
+    ) -> None:
+        """Write the provider's id of a message to its ledger row at once, in a transaction
+        of its own: from then on the message is never sent again, whatever happens."""
+
+    async def due_escalations(self, *, now: datetime, limit: int) -> list[Escalation]:
+        """Active escalations whose next firing is due, claimed (with a lease) so that no
+        other instance fires them. Save each (`Transaction.save_escalation`) once fired."""
+
     async def release_claims(self) -> int:
-        """Make every claimed, unfinished effect due again; return how many.
+        """Make every claimed, unfinished effect (and escalation timer) due again; return
+        how many.
 
         Only for a process that owns the database alone (the embedded default), at start-up:
         the claims can only be its own, left by a previous run that was killed.
@@ -258,6 +314,11 @@ class SmsGateway(Protocol):
         """Send one text. Raises DeliveryError; its `temporary` says whether to retry."""
 
 
+class VoiceGateway(Protocol):
+    async def place_call(self, *, to: str, script: str, alert_id: str, drill: bool) -> Receipt:
+        """Place one call that says `script` and asks for a key press. Raises DeliveryError."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -286,6 +347,19 @@ class SlowConsumer(Exception):
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, temporary: bool) -> None:
+    """A message was not taken. `temporary`: try again later. `code`: the provider's error
+    code. `outcome_unknown`: the request may have reached the provider (a timeout after it
+    was sent), so a retry may repeat it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        temporary: bool,
+        code: int | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
         super().__init__(message)
         self.temporary = temporary
+        self.code = code
+        self.outcome_unknown = outcome_unknown

@@ -11,12 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from alertd.app.audience import audience_of
 from alertd.app.ports import AlertFilter, Clock, EventBus, LoggedEvent, Store, Transaction
-from alertd.core.alert import Alert
+from alertd.core.alert import Alert, AlertState, EventType
 from alertd.core.audit import AuditEntry
 from alertd.core.command import AlertAction, AlertCommand, RaiseAlert
 from alertd.core.errors import Forbidden, IdempotencyConflict, NotFound, ValidationFailed
-from alertd.core.lifecycle import decide, raise_alert
+from alertd.core.escalation import default_policy, start
+from alertd.core.lifecycle import Decision, decide, raise_alert
 from alertd.core.permission import (
     Action,
     Principal,
@@ -39,6 +41,9 @@ PERMISSION_FOR: dict[AlertAction, Action] = {
     AlertAction.ADD_NOTE: Action.ADD_NOTE,
     AlertAction.UPGRADE: Action.UPGRADE,
 }
+
+
+_STARTS_ESCALATION = frozenset({EventType.ALERT_RAISED, EventType.ALERT_UPGRADED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +76,14 @@ class AlertService:
         clock: Clock,
         repeat_window: timedelta = timedelta(seconds=10),
         on_effects_queued: Callable[[], None] = lambda: None,
+        console_url: str | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
         self._clock = clock
         self._repeat_window = repeat_window
         self._on_effects_queued = on_effects_queued
+        self._console_url = console_url
 
     async def raise_alert(
         self, command: RaiseAlert, *, principal: Principal, idempotency_key: str, fingerprint: str
@@ -132,6 +139,7 @@ class AlertService:
                 audit=[_entry(principal, "alert.raise", decision.alert, now)],
                 now=now,
             )
+            await self._escalate(tx, decision, now=now)
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return Raised(decision.alert, created=True)
 
@@ -176,8 +184,21 @@ class AlertService:
                 audit=[_entry(principal, f"alert.{command.action.value}", decision.alert, now)],
                 now=now,
             )
+            await self._escalate(tx, decision, now=now)
         await self._after_commit(logged, has_effects=bool(decision.effects))
         return decision.alert
+
+    async def _escalate(self, tx: Transaction, decision: Decision, *, now: datetime) -> None:
+        """A raise (or an upgrade, which must be acknowledged afresh) starts the alert's
+        escalation, in the same transaction. It stops by itself once somebody answers."""
+        if not any(e.type in _STARTS_ESCALATION for e in decision.events):
+            return
+        alert = decision.alert
+        if alert.state is not AlertState.RAISED:  # pragma: no cover - raise/upgrade do
+            return
+        policy = await tx.escalation_policy(school_id=alert.school_id, kind=alert.kind)
+        escalation = start(alert, policy or default_policy(alert.kind), now=now)
+        await tx.save_escalation(escalation, drill=alert.drill)
 
     async def load_site(self, site: Site, *, principal: Principal) -> None:
         """Create or replace the schools of a site document, all of them or none, audited.
@@ -231,13 +252,7 @@ class AlertService:
         return alert
 
     async def _audience(self, tx: Transaction, school_id: str, room_id: str | None) -> Audience:
-        site = await tx.site_context(school_id=school_id, room_id=room_id)
-        if site.school is None:
-            raise ValidationFailed("school_id", f"unknown school {school_id!r}")
-        if room_id is not None and (site.room is None or site.room.school_id != school_id):
-            raise ValidationFailed("room_id", f"unknown room {room_id!r} at {school_id!r}")
-        label = site.room.label if site.room else None
-        return Audience(site.school.name, label, site.recipients, site.push_targets)
+        return await audience_of(tx, school_id, room_id, console_url=self._console_url)
 
     async def _after_commit(self, logged: Sequence[LoggedEvent], *, has_effects: bool) -> None:
         # Publishing is best effort: a subscriber that misses a message finds the gap by id

@@ -36,6 +36,7 @@ GRANTS: Mapping[Role, frozenset[Role]] = MappingProxyType(
     {Role.SCHOOL_ADMIN: SCHOOL_GRANTED, Role.DISTRICT_ADMIN: PEOPLE_ROLES}
 )
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[^@\s]+$")
+PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164
 PASSWORD_MIN_LENGTH = 8
 
 
@@ -62,6 +63,8 @@ class Account:
     source: AccountSource = AccountSource.LOCAL
     external_id: str | None = None  # the roster's sourcedId, for roster accounts
     created_at: datetime | None = None
+    # E.164; SROs and school admins are texted and called here about their schools' alerts.
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class AccountChange:
     affiliation: Affiliation | None = None
     disabled: bool | None = None
     changed: dict[str, object] = field(default_factory=dict)  # filled by `changes_of`
+    phone: str | None = None  # "" removes the number
 
 
 def normalize_email(text: str, *, field_name: str = "email") -> str:
@@ -115,6 +119,17 @@ def normalize_email(text: str, *, field_name: str = "email") -> str:
     if len(email) > 254 or not EMAIL.fullmatch(email):
         raise ValidationFailed(field_name, "not an e-mail address")
     return email
+
+
+def normalize_phone(text: str, *, field_name: str = "phone") -> str | None:
+    """A phone number in E.164 (+15551234567), spaces, dots, dashes and brackets dropped;
+    None for an empty one (no number)."""
+    number = re.sub(r"[\s().-]", "", text)
+    if not number:
+        return None
+    if not PHONE.fullmatch(number):
+        raise ValidationFailed(field_name, "a phone number in E.164 form, like +15551234567")
+    return number
 
 
 def check_password(password: str, *, field_name: str = "password") -> None:
@@ -187,6 +202,8 @@ def changes_of(account: Account, change: AccountChange) -> dict[str, object]:
             changed["agency_id"] = new.agency_id
     if change.disabled is not None and change.disabled != account.disabled:
         changed["disabled"] = change.disabled
+    if change.phone is not None and (change.phone or None) != account.phone:
+        changed["phone"] = change.phone or None
     return changed
 
 

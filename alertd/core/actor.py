@@ -10,6 +10,7 @@ class ActorKind(StrEnum):
     USER = "user"
     DEVICE = "device"
     SYSTEM = "system"
+    CONTACT = "contact"  # someone reached by text or call (an agency, an SRO's phone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,11 @@ voice call, a push later) is a `Delivery` with a state, and the state only moves
 
 A late or repeated report (say "sent" after "delivered") changes nothing: `advance` returns
 None. Only `delivered` counts as reached; `recorded` is honest about having sent nothing.
+For a voice call, `delivered` means the call was answered; `undelivered` that it rang out,
+was busy or was not answered.
+
+When a message may have gone out twice (an instance died after the request left, or a
+request timed out and was retried), the row says so: `repeat_possible`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from alertd.core.notice import Notice, NoticeType
 class Channel(StrEnum):
     SMS = "sms"
     PUSH = "push"  # Web Push to one browser of a person
+    VOICE = "voice"
 
 
 class DeliveryState(StrEnum):
@@ -87,6 +93,9 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     provider_ref: str | None = None  # the provider's id for the message (a Twilio SID)
+    error_code: int | None = None  # the provider's error code (Twilio's 30003, 21610 ...)
+    repeat_possible: bool = False  # an earlier attempt may have gone out too
+    sender: str | None = None  # the number (or service) it was sent from
 
 
 def advance(
@@ -95,6 +104,7 @@ def advance(
     *,
     now: datetime,
     error: str | None = None,
+    error_code: int | None = None,
     provider_ref: str | None = None,
 ) -> Delivery | None:
     """The delivery in its new state, or None when the report changes nothing (a repeat, or
@@ -106,6 +116,7 @@ def advance(
         state=state,
         updated_at=now,
         error=error or delivery.error,
+        error_code=error_code or delivery.error_code,
         provider_ref=provider_ref or delivery.provider_ref,
     )
 
@@ -116,19 +127,31 @@ def attempted(
     *,
     now: datetime,
     error: str | None = None,
+    error_code: int | None = None,
     provider_ref: str | None = None,
+    sender: str | None = None,
+    repeat_possible: bool = False,
 ) -> Delivery:
     """The delivery after one more attempt to send it. `state` None is a temporary failure:
-    still queued, with the reason on record, to be tried again."""
+    still queued, with the reason on record, to be tried again. `repeat_possible`: this
+    attempt may repeat an earlier one that reached the provider (it only ever turns on)."""
     tried = replace(
         delivery,
         attempts=delivery.attempts + 1,
         updated_at=now,
         provider_ref=provider_ref or delivery.provider_ref,
+        sender=sender or delivery.sender,
+        repeat_possible=delivery.repeat_possible or repeat_possible,
     )
     if state is None:
-        return replace(tried, error=error)
-    return advance(tried, state, now=now, error=error) or tried
+        return replace(tried, error=error, error_code=error_code)
+    return advance(tried, state, now=now, error=error, error_code=error_code) or tried
+
+
+def newly_failed(before: Delivery | None, after: Delivery) -> bool:
+    """Did this change make the delivery undelivered or failed?"""
+    failed = (DeliveryState.UNDELIVERED, DeliveryState.FAILED)
+    return after.state in failed and (before is None or before.state not in failed)
 
 
 def masked(address: str) -> str:
@@ -149,6 +172,8 @@ def delivery_view(delivery: Delivery) -> dict[str, Any]:
         "state": delivery.state.value,
         "attempts": delivery.attempts,
         "error": delivery.error,
+        "error_code": delivery.error_code,
+        "repeat_possible": delivery.repeat_possible,
         "updated_at": delivery.updated_at,
     }
 
@@ -171,3 +196,27 @@ def deliveries_updated(changed: Iterable[Delivery], *, now: datetime) -> list[No
         )
         for alert_id, group in by_alert.items()
     ]
+
+
+def delivery_failed(delivery: Delivery, *, now: datetime) -> Notice:
+    """The DeliveryFailed notice for one message that did not reach its recipient."""
+    return Notice(
+        type=NoticeType.DELIVERY_FAILED,
+        at=now,
+        actor=LEDGER_ACTOR,
+        school_id=delivery.school_id,
+        alert_id=delivery.alert_id,
+        drill=delivery.drill,
+        data={"delivery": delivery_view(delivery)},
+    )
+
+
+def ledger_notices(
+    changes: Iterable[tuple[Delivery | None, Delivery]], *, now: datetime
+) -> list[Notice]:
+    """The notices for a batch of ledger changes (before, after): one DeliveriesUpdated per
+    alert, and one DeliveryFailed per message that has just failed."""
+    pairs = list(changes)
+    notices = deliveries_updated([after for _before, after in pairs], now=now)
+    notices += [delivery_failed(a, now=now) for b, a in pairs if newly_failed(b, a)]
+    return notices

@@ -2,8 +2,9 @@
 
 They are written to the outbox in the same transaction as the events, and run after commit
 by the relay (`alertd.app.relay`), which hands each to the handler registered for its type.
-An effect that reaches a person (`SendSms`, `SendPush`) also opens a row of the delivery
-ledger (`alertd.core.delivery`), so that who was reached, and who was not, is always on record.
+An effect that reaches a person (`SendSms`, `PlaceCall`, `SendPush`) also opens a row of the
+delivery ledger (`alertd.core.delivery`), so that who was reached, and who was not, is always
+on record.
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ class SendSms:
     recipient_id: str
     to: str
     body: str
+    drill: bool
+    recipient_name: str = ""
+    recipient_kind: str = ""
+    about: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceCall:
+    """Call one recipient about one alert; the call says `script` twice and asks for a key
+    press (1 acknowledges). Same ledger fields as `SendSms`."""
+
+    alert_id: str
+    recipient_id: str
+    to: str
+    script: str
     drill: bool
     recipient_name: str = ""
     recipient_kind: str = ""
@@ -55,9 +71,9 @@ class SendPush:
     about: str = ""
 
 
-Effect = SendSms | SendPush
+Effect = SendSms | PlaceCall | SendPush
 
 # Every effect type by name, as the outbox stores it.
 EFFECT_TYPES: Mapping[str, type[Effect]] = MappingProxyType(
-    {"SendSms": SendSms, "SendPush": SendPush}
+    {"SendSms": SendSms, "PlaceCall": PlaceCall, "SendPush": SendPush}
 )

@@ -27,6 +27,11 @@ from alertd.core.alert import AlertEvent
 class NoticeType(StrEnum):
     # Messages about one alert changed state (see `core.delivery`); one notice per batch.
     DELIVERIES_UPDATED = "DeliveriesUpdated"
+    # One message could not be delivered (undelivered or failed), with the reason: a console
+    # flags it, since somebody who should know does not.
+    DELIVERY_FAILED = "DeliveryFailed"
+    # An escalation step ran (nobody had acknowledged), or the escalation stopped.
+    ESCALATED = "Escalated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,7 +98,11 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
 
 # The permission each notice type asks of whoever would receive it.
 NOTICE_PERMISSION: Mapping[NoticeType, Action] = MappingProxyType(
-    {NoticeType.DELIVERIES_UPDATED: Action.VIEW_DELIVERIES}
+    {
+        NoticeType.DELIVERIES_UPDATED: Action.VIEW_DELIVERIES,
+        NoticeType.DELIVERY_FAILED: Action.VIEW_DELIVERIES,
+        NoticeType.ESCALATED: Action.VIEW_DELIVERIES,
+    }
 )
 
 # How long the person who raised an alert may still cancel it themselves (a mistaken press).

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from alertd.core.escalation import Policy
+from alertd.core.kind import AlertKind
 from alertd.core.routing import Recipient, RecipientKind
 
 GeoJson = Mapping[str, Any]
@@ -69,10 +71,15 @@ class Building:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
+    """A school's own person to text (an SRO, the principal). See `Recipient` for the flags."""
+
     id: str
     name: str
     role: RecipientKind
     sms: str | None
+    voice: str | None = None
+    test_contact: bool = False
+    backup: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +101,32 @@ class School:
 
 @dataclass(frozen=True, slots=True)
 class Agency:
+    """Police, fire, EMS, district security: covers `school_ids` for `alert_kinds` (None:
+    every kind that involves agencies)."""
+
     id: str
     name: str
     kind: str
     sms: str | None
     school_ids: frozenset[str]
+    voice: str | None = None
+    alert_kinds: frozenset[AlertKind] | None = None
+    test_contact: bool = False
+    backup: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationRule:
+    """The escalation policy of some schools (None: all) for some kinds (None: all)."""
+
+    policy: Policy
+    school_ids: frozenset[str] | None = None
+    kinds: frozenset[AlertKind] | None = None
+
+    def applies(self, school_id: str, kind: AlertKind) -> bool:
+        return (self.school_ids is None or school_id in self.school_ids) and (
+            self.kinds is None or kind in self.kinds
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +142,17 @@ class Site:
     district: District
     schools: tuple[School, ...]
     agencies: tuple[Agency, ...] = ()
+    escalation: tuple[EscalationRule, ...] = ()
+
+    def policies(self, school_id: str) -> dict[AlertKind, Policy]:
+        """The school's policy per kind: the first rule that applies. Kinds no rule names
+        use the default (`alertd.core.escalation.default_policy`)."""
+        found: dict[AlertKind, Policy] = {}
+        for kind in AlertKind:
+            rule = next((r for r in self.escalation if r.applies(school_id, kind)), None)
+            if rule is not None:
+                found[kind] = rule.policy
+        return found
 
 
 def place_label(school: School, room_id: str | None) -> str | None:
@@ -130,9 +169,29 @@ def place_label(school: School, room_id: str | None) -> str | None:
 
 def recipients_of(school: School, agencies: tuple[Agency, ...]) -> tuple[Recipient, ...]:
     """Everyone who could be texted about an alert at this school."""
-    recipients = [Recipient(c.id, c.name, c.role, c.sms) for c in school.contacts]
+    recipients = [
+        Recipient(
+            c.id,
+            c.name,
+            c.role,
+            c.sms,
+            voice=c.voice,
+            test_contact=c.test_contact,
+            backup=c.backup,
+        )
+        for c in school.contacts
+    ]
     recipients += [
-        Recipient(a.id, a.name, RecipientKind.AGENCY, a.sms)
+        Recipient(
+            a.id,
+            a.name,
+            RecipientKind.AGENCY,
+            a.sms,
+            voice=a.voice,
+            test_contact=a.test_contact,
+            backup=a.backup,
+            alert_kinds=a.alert_kinds,
+        )
         for a in agencies
         if school.id in a.school_ids
     ]

@@ -255,3 +255,19 @@ async def test_site_loads_at_start_up_are_audited(anonymous: httpx.AsyncClient) 
     }
     verification = (await anonymous.get("/v1/audit/verification", headers=admin)).json()
     assert verification["ok"] is True and verification["entries"] >= len(loads)
+
+
+async def test_a_phone_number_is_kept_in_e164_and_a_bad_one_is_named(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    admin = await headers_for(anonymous, "school_admin")
+    user_id = await new_user(anonymous, admin, role="sro", phone="+1 555-555-0199")
+    shown = await anonymous.get(f"/v1/users/{user_id}", headers=admin)
+    assert shown.json()["phone"] == "+15555550199"
+    bad = await anonymous.patch(f"/v1/users/{user_id}", json={"phone": "call me"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["field"] == "phone", bad.text
+    assert (await anonymous.get(f"/v1/users/{user_id}", headers=admin)).json()["phone"] == (
+        "+15555550199"
+    )
+    cleared = await anonymous.patch(f"/v1/users/{user_id}", json={"phone": ""}, headers=admin)
+    assert cleared.status_code == 200 and cleared.json()["phone"] is None, cleared.text

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from alertd.adapters.auth.demo import seed_demo_users
+from alertd.adapters.db.claim import Heartbeat
 from alertd.app.ports import DeliveryError, Receipt
 from alertd.app.relay import OutboxRelay, sms_handler
 from alertd.core.delivery import DeliveryState
@@ -103,7 +104,7 @@ async def test_a_drill_texts_only_the_school_and_says_drill(
     await asyncio.sleep(0.3)  # one more relay round: still no agency
     texts = await texts_about(settings, alert_id, count=3)
     assert {t["to"] for t in texts} == LINCOLN_SCHOOL_PHONES
-    assert all(t["body"].startswith("DRILL - NOT A REAL EMERGENCY") for t in texts)
+    assert all(t["body"].startswith("DRILL —") for t in texts)
 
 
 async def test_temporary_failures_and_gateway_bugs_are_retried_permanent_ones_are_not(
@@ -198,3 +199,18 @@ async def test_without_a_provider_texts_are_recorded_not_reported_as_sent(
     deliveries = await deliveries_of(client, alert_id)
     assert len(deliveries) == 5
     assert {d["recipient_kind"] for d in deliveries} == {"sro", "school_admin", "agency"}
+
+
+async def test_real_alerts_texts_are_claimed_before_drills(
+    idle_app: FastAPI, clock: FakeClock
+) -> None:
+    async with signed_in(idle_app) as client:
+        drill_id = await raise_alert(client, "prio-drill", drill=True)  # queued first
+        real_id = await raise_alert(client, "prio-real", room_id="lincoln-hs-a-102")
+    store = idle_app.state.context.store
+    # Alive (its workers are not running here), so its claims hold against the next claim.
+    await Heartbeat(idle_app.state.database, store.instance, clock).run_once()
+    claimed = await store.due_effects(now=clock.now(), limit=5)
+    assert [item.effect.alert_id for item in claimed] == [real_id] * 5
+    rest = await store.due_effects(now=clock.now(), limit=5)
+    assert {item.effect.alert_id for item in rest} == {drill_id}

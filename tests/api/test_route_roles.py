@@ -91,6 +91,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/districts/{district_id}/oidc"):    (A, 403, 403, 403, 403, 403, 200),
     ("PUT", "/v1/districts/{district_id}/oidc"):    (A, 403, 403, 403, 403, 403, 200),
     ("DELETE", "/v1/districts/{district_id}/oidc"): (A, 403, 403, 403, 403, 403, 204),
+    # Twilio's webhooks need Twilio's signature, never a sign-in: without it, 403 for all.
+    ("POST", "/v1/twilio/status"):                  (403,) * 7,
+    ("POST", "/v1/twilio/sms"):                     (403,) * 7,
+    ("POST", "/v1/twilio/voice/gather"):            (403,) * 7,
     # Web Push: each person subscribes their own devices (none here yet to delete: 404).
     ("GET", "/v1/push/key"):                        (A, 200, 200, 200, 200, 200, 200),
     ("PUT", "/v1/push/subscriptions/{device_id}"):  (A, 200, 200, 200, 200, 200, 200),

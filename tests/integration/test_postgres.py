@@ -191,4 +191,4 @@ async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
         "on_scene",
         None,
     ]
-    assert all(t["body"].startswith("EMERGENCY: MEDICAL | Lincoln High School") for t in texts)
+    assert all(t["body"].startswith("EMERGENCY: MEDICAL at Lincoln High School") for t in texts)

@@ -1,6 +1,9 @@
-"""Kinds know their severity, scope and reach; routing keeps drills away from agencies."""
+"""Kinds know their severity, scope and reach; routing keeps drills to test contacts."""
 
 from __future__ import annotations
+
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,13 +19,18 @@ AUDIENCE = Audience(
     school_name="Lincoln High School",
     place="Room 101 Biology Lab, Main Building, Floor 1",
     recipients=(
-        Recipient("sro-1", "Officer Garcia", RecipientKind.SRO, "+15555550111"),
-        Recipient("principal", "Dr. Brooks", RecipientKind.SCHOOL_ADMIN, "+15555550113"),
+        Recipient("sro-1", "Officer Garcia", RecipientKind.SRO, "+15555550111", test_contact=True),
+        Recipient(
+            "principal", "Dr. Brooks", RecipientKind.SCHOOL_ADMIN, "+15555550113", test_contact=True
+        ),
+        Recipient("sro-2", "Officer Chen", RecipientKind.SRO, "+15555550112"),  # not for drills
         Recipient("pd", "Riverside PD", RecipientKind.AGENCY, "+15555550100"),
         Recipient("no-phone", "Vice principal", RecipientKind.SCHOOL_ADMIN, None),
     ),
+    timezone=ZoneInfo("America/Chicago"),
+    console_url="https://alertd.example/console",
 )
-TEACHER = Actor(id="t-1", name="Ms. Rivera")
+TEACHER = Actor(id="t-1", name="Ms. Rivera", role="staff")
 clock = FakeClock()
 
 
@@ -68,17 +76,79 @@ def test_kind_policy(kind: AlertKind, severity: Severity, scope: Scope, agencies
 
 
 @pytest.mark.parametrize("kind", list(AlertKind))
-def test_a_drill_never_texts_an_agency_and_says_drill(kind: AlertKind) -> None:
+def test_a_drill_reaches_test_contacts_only_and_says_drill(kind: AlertKind) -> None:
     sent = texts(kind, drill=True)
-    assert {t.recipient_id for t in sent} == {"sro-1", "principal"}
-    assert all(t.drill and t.body.startswith("DRILL - NOT A REAL EMERGENCY") for t in sent)
+    assert {t.recipient_id for t in sent} == {"sro-1", "principal"}  # not sro-2, not the PD
+    assert all(t.drill and t.body.startswith("DRILL —") for t in sent)
+
+
+def test_a_test_contact_agency_takes_drills_but_a_real_one_never() -> None:
+    test_line = Recipient(
+        "pd-drills", "PD drill line", RecipientKind.AGENCY, "+15555550199", test_contact=True
+    )
+    audience = replace(AUDIENCE, recipients=(*AUDIENCE.recipients, test_line))
+    decision = raise_alert(
+        RaiseAlert(kind=AlertKind.LOCKDOWN, school_id="lincoln-hs", drill=True),
+        alert_id="a-9",
+        actor=TEACHER,
+        now=clock.now(),
+        audience=audience,
+    )
+    assert {e.recipient_id for e in decision.effects} == {"sro-1", "principal", "pd-drills"}
 
 
 def test_a_real_alert_says_emergency_and_never_drill() -> None:
     sent = texts(AlertKind.LOCKDOWN, drill=False)
     assert sent and all(t.body.startswith("EMERGENCY: LOCKDOWN") for t in sent)
     assert not any("DRILL" in t.body for t in sent)
-    assert "Room 101 Biology Lab" in sent[0].body
+
+
+def test_the_text_says_what_where_when_who_and_how_to_answer() -> None:
+    body = texts(AlertKind.LOCKDOWN, drill=False)[0].body
+    assert body == (
+        "EMERGENCY: LOCKDOWN at Lincoln High School, Room 101 Biology Lab, Main Building, "
+        "Floor 1. Raised 03:00 by staff. Console: https://alertd.example/console/alerts/a-1 "
+        "Reply 1 to acknowledge."
+    )  # 08:00 UTC is 03:00 in Chicago
+
+
+def test_agencies_are_told_only_of_the_kinds_they_take_and_backups_never_at_first() -> None:
+    fire_only = Recipient(
+        "fd",
+        "Fire",
+        RecipientKind.AGENCY,
+        "+15555550101",
+        alert_kinds=frozenset({AlertKind.FIRE, AlertKind.MEDICAL}),
+    )
+    backup = Recipient("chief", "Security chief", RecipientKind.AGENCY, "+15555550103", backup=True)
+    audience = replace(AUDIENCE, recipients=(*AUDIENCE.recipients, fire_only, backup))
+
+    def reached(kind: AlertKind) -> set[str]:
+        decision = raise_alert(
+            RaiseAlert(kind=kind, school_id="lincoln-hs"),
+            alert_id="a-3",
+            actor=TEACHER,
+            now=clock.now(),
+            audience=audience,
+        )
+        return {e.recipient_id for e in decision.effects}
+
+    assert "fd" not in reached(AlertKind.LOCKDOWN) and "fd" in reached(AlertKind.FIRE)
+    assert "chief" not in reached(AlertKind.LOCKDOWN) | reached(AlertKind.FIRE)
+
+
+def test_one_number_listed_twice_gets_one_text() -> None:
+    again = Recipient("user:u-1", "Officer Garcia", RecipientKind.SRO, "+15555550111")
+    audience = replace(AUDIENCE, recipients=(*AUDIENCE.recipients, again))
+    decision = raise_alert(
+        RaiseAlert(kind=AlertKind.LOCKDOWN, school_id="lincoln-hs"),
+        alert_id="a-4",
+        actor=TEACHER,
+        now=clock.now(),
+        audience=audience,
+    )
+    numbers = [e.to for e in decision.effects]
+    assert len(numbers) == len(set(numbers))
 
 
 def test_recipients_without_a_phone_are_skipped() -> None:

@@ -20,7 +20,7 @@ step (NTP), well within the timeout.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,23 +50,30 @@ class Instance:
 
 
 def claim_statement(
-    table: sa.Table, *, due: sa.ColumnElement[bool], returning: Sequence[sa.ColumnElement[Any]]
+    table: sa.Table,
+    *,
+    due: sa.ColumnElement[bool],
+    returning: Sequence[sa.ColumnElement[Any]],
+    order_by: Sequence[sa.ColumnElement[Any]] = (),
+    also_set: Mapping[str, Any] | None = None,
 ) -> sa.Update:
     """The statement that claims rows of `table` matching `due`: build it once, at import,
     and run it with `claim_rows`. `due` may use the bind parameter `now`.
 
     A row is claimable when unclaimed, its lease lapsed, or claimed by an instance whose
-    last heartbeat is before `alive_since`; oldest `due_at` first, at most `limit`, skipping
-    rows another transaction is claiming (FOR UPDATE SKIP LOCKED; SQLite ignores it, its
-    single writer excludes everyone else).
+    last heartbeat is before `alive_since`; in `order_by` order (default: oldest `due_at`
+    first), at most `limit`, skipping rows another transaction is claiming (FOR UPDATE SKIP
+    LOCKED; SQLite ignores it, its single writer excludes everyone else). `also_set`: more
+    columns the claim sets (a claim counter, say).
     """
     c = table.c
+    (key,) = table.primary_key.columns
     now: sa.BindParameter[Any] = sa.bindparam("now")
     live = sa.select(t.instances.c.id).where(
         t.instances.c.heartbeat_at >= sa.bindparam("alive_since")
     )
     candidates = (
-        sa.select(c.id)
+        sa.select(key)
         .where(
             due,
             sa.or_(
@@ -76,14 +83,18 @@ def claim_statement(
                 c.claimed_by.not_in(live.scalar_subquery()),
             ),
         )
-        .order_by(c.due_at, c.id)
+        .order_by(*(order_by or (c.due_at, key)))
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
     )
     return (
         sa.update(table)
-        .where(c.id.in_(candidates.scalar_subquery()))
-        .values(claimed_by=sa.bindparam("instance"), lease_until=sa.bindparam("lease_until"))
+        .where(key.in_(candidates.scalar_subquery()))
+        .values(
+            claimed_by=sa.bindparam("instance"),
+            lease_until=sa.bindparam("lease_until"),
+            **(also_set or {}),
+        )
         .returning(*returning)
     )
 

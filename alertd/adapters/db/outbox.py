@@ -22,7 +22,7 @@ from alertd.adapters.db import schema as t
 from alertd.adapters.db.claim import Instance, claim_rows, claim_statement, release_rows
 from alertd.app.ports import OutboxItem, Outcome, Settlement
 from alertd.core.delivery import Channel, Delivery, DeliveryState
-from alertd.core.effect import Effect, SendPush, SendSms
+from alertd.core.effect import Effect, PlaceCall, SendPush, SendSms
 
 # A claim lapses after this even if its instance still heartbeats (its relay is stuck). An
 # instance that died loses its claims sooner: see `claim`. (The embedded default also releases
@@ -74,15 +74,20 @@ _SAVE_DELIVERY = (
         error=sa.bindparam("error"),
         provider_ref=sa.bindparam("provider_ref"),
         updated_at=sa.bindparam("updated_at"),
+        error_code=sa.bindparam("error_code"),
+        repeat_possible=sa.bindparam("repeat_possible"),
+        sender=sa.bindparam("sender"),
     )
 )
+_CHANNELS = {SendSms: Channel.SMS, PlaceCall: Channel.VOICE, SendPush: Channel.PUSH}
 
 
 def queue_effects(
     conn: Connection, effects: Sequence[Effect], *, school_id: str, now: datetime
 ) -> None:
-    """One outbox row per effect, due `now`, and a ledger row (queued) for each text or push."""
-    texts = [e for e in effects if isinstance(e, SendSms | SendPush)]
+    """One outbox row per effect, due `now`, and a ledger row (queued) for each text, call
+    and push. Drills get priority 1, real alerts 0: real ones are claimed first."""
+    texts = [e for e in effects if isinstance(e, SendSms | PlaceCall | SendPush)]
     delivery_ids: dict[int, int] = {}
     if texts:
         rows = [_delivery_columns(e, school_id=school_id, now=now) for e in texts]
@@ -100,6 +105,7 @@ def queue_effects(
                 "attempts": 0,
                 "due_at": codec.utc(now),
                 "delivery_id": delivery_ids.get(id(effect)),
+                "priority": 1 if effect.drill else 0,
             }
         )
     conn.execute(_INSERT_OUTBOX, outbox_rows)
@@ -113,24 +119,60 @@ _CLAIM_DUE = claim_statement(
         t.outbox.c.effect,
         t.outbox.c.body,
         t.outbox.c.attempts,
+        t.outbox.c.claims,
         t.outbox.c.delivery_id,
+        t.outbox.c.priority,
     ),
+    order_by=(t.outbox.c.priority, t.outbox.c.id),  # real alerts' effects before drills'
+    also_set={"claims": t.outbox.c.claims + 1},
 )
 
 
 def claim_due(
     conn: Connection, now: datetime, limit: int, *, instance: Instance
 ) -> list[OutboxItem]:
-    """Claim up to `limit` due effects for `instance`, oldest first (see `claim`)."""
+    """Claim up to `limit` due effects for `instance` (see `claim`), real alerts' before
+    drills', oldest first.
+
+    Each item says whether its message already has a provider id on record (never send it
+    again), whether an earlier claim of it was never settled (a claimer died: a repeat is
+    possible), and whether its number replied STOP."""
     rows = claim_rows(conn, _CLAIM_DUE, instance=instance, now=now, lease=LEASE, limit=limit)
-    return [
-        OutboxItem(r.id, codec.effect_from_row(r.effect, r.body), r.attempts, r.delivery_id)
-        for r in sorted(rows, key=lambda r: r.id)
-    ]
+    ledger = _ledger_of(conn, [r.delivery_id for r in rows if r.delivery_id is not None])
+    items = []
+    for r in sorted(rows, key=lambda r: (r.priority, r.id)):
+        provider_ref, opted_out = ledger.get(r.delivery_id, (None, False))
+        effect = codec.effect_from_row(r.effect, r.body)
+        items.append(
+            OutboxItem(
+                r.id,
+                effect,
+                r.attempts,
+                r.delivery_id,
+                provider_ref=provider_ref,
+                resumed=r.claims - 1 > r.attempts,  # claimed before, never settled
+                opted_out=opted_out and isinstance(effect, SendSms),
+            )
+        )
+    return items
+
+
+def _ledger_of(conn: Connection, delivery_ids: list[int]) -> dict[int, tuple[str | None, bool]]:
+    """Per ledger row: its provider id (if recorded) and whether its number opted out."""
+    if not delivery_ids:
+        return {}
+    d, o = t.deliveries.c, t.opt_outs.c
+    rows = conn.execute(
+        sa.select(d.id, d.provider_ref, o.address.is_not(None).label("opted_out"))
+        .select_from(t.deliveries.outerjoin(t.opt_outs, o.address == d.address))
+        .where(d.id.in_(delivery_ids))
+    )
+    return {r.id: (r.provider_ref, bool(r.opted_out)) for r in rows}
 
 
 def release_claims(conn: Connection) -> int:
-    """Make every claimed, unfinished effect due again; how many."""
+    """Make every claimed, unfinished effect due again; how many. (Their `claims` count
+    stays: whoever claims them next knows an attempt may have gone out.)"""
     release = (
         sa.update(t.outbox)
         .where(t.outbox.c.state == "pending", t.outbox.c.lease_until.is_not(None))
@@ -155,7 +197,7 @@ def settle_effects(conn: Connection, settlements: Sequence[Settlement]) -> list[
     if not ids:
         return []
     rows = conn.execute(sa.select(t.deliveries).where(t.deliveries.c.id.in_(ids)))
-    return [_delivery(row) for row in rows]
+    return [delivery_from_row(row) for row in rows]
 
 
 def save_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
@@ -169,6 +211,9 @@ def save_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
             "error": d.error,
             "provider_ref": d.provider_ref,
             "updated_at": codec.utc(d.updated_at),
+            "error_code": d.error_code,
+            "repeat_possible": d.repeat_possible,
+            "sender": d.sender,
         }
         for d in deliveries
     ]
@@ -178,22 +223,22 @@ def save_deliveries(conn: Connection, deliveries: Sequence[Delivery]) -> None:
 def deliveries_of(conn: Connection, alert_id: str) -> list[Delivery]:
     c = t.deliveries.c
     rows = conn.execute(sa.select(t.deliveries).where(c.alert_id == alert_id).order_by(c.id))
-    return [_delivery(row) for row in rows]
+    return [delivery_from_row(row) for row in rows]
 
 
 def _delivery_columns(
-    effect: SendSms | SendPush, *, school_id: str, now: datetime
+    effect: SendSms | PlaceCall | SendPush, *, school_id: str, now: datetime
 ) -> dict[str, Any]:
     # A push is addressed to a browser: the ledger names the device, not the push URL.
-    sms = isinstance(effect, SendSms)
+    address = effect.device_id[:64] if isinstance(effect, SendPush) else effect.to
     return {
         "alert_id": effect.alert_id,
         "school_id": school_id,
         "recipient_id": effect.recipient_id,
         "recipient_name": effect.recipient_name,
         "recipient_kind": effect.recipient_kind,
-        "channel": (Channel.SMS if sms else Channel.PUSH).value,
-        "address": effect.to if isinstance(effect, SendSms) else effect.device_id[:64],
+        "channel": _CHANNELS[type(effect)].value,
+        "address": address,
         "about": effect.about,
         "drill": effect.drill,
         "state": DeliveryState.QUEUED.value,
@@ -203,7 +248,7 @@ def _delivery_columns(
     }
 
 
-def _delivery(row: Any) -> Delivery:
+def delivery_from_row(row: Any) -> Delivery:
     return Delivery(
         id=row.id,
         alert_id=row.alert_id,
@@ -221,4 +266,7 @@ def _delivery(row: Any) -> Delivery:
         created_at=codec.utc(row.created_at),
         updated_at=codec.utc(row.updated_at),
         provider_ref=row.provider_ref,
+        error_code=row.error_code,
+        repeat_possible=bool(row.repeat_possible),
+        sender=row.sender,
     )

@@ -78,6 +78,10 @@ outbox = sa.Table(
     sa.Column("done_at", Moment),
     sa.Column("delivery_id", sa.Integer),  # its row of the delivery ledger, if it reaches a person
     sa.Column("claimed_by", sa.String(36)),  # the instance running it (see `instances`)
+    # 0 for real alerts, 1 for drills: real ones are claimed first.
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="0"),
+    # How often it was claimed: claimed more often than settled means a claimer died.
+    sa.Column("claims", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_outbox_due", "state", "due_at"),
 )
 
@@ -101,8 +105,48 @@ deliveries = sa.Table(
     sa.Column("provider_ref", sa.String(64)),
     sa.Column("created_at", Moment, nullable=False),
     sa.Column("updated_at", Moment, nullable=False),
+    sa.Column("error_code", sa.Integer),  # the provider's (Twilio's) error code
+    sa.Column("repeat_possible", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sender", sa.String(64)),  # the number or service it went out from
     sa.Index("ix_deliveries_alert", "alert_id", "id"),
     sa.Index("ix_deliveries_provider_ref", "provider_ref"),
+    sa.Index("ix_deliveries_address", "address", "id"),  # replies: who was texted lately
+)
+
+# Numbers that replied STOP (and not START since): never texted, and the ledger says why.
+opt_outs = sa.Table(
+    "opt_outs",
+    metadata,
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("stopped_at", Moment, nullable=False),
+)
+
+# The escalation policy of each school and kind (alertd.core.escalation), from the site.
+escalation_policies = sa.Table(
+    "escalation_policies",
+    metadata,
+    sa.Column("school_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("steps", JsonDoc, nullable=False),
+)
+
+# One escalation timer per alert: the next firing and when it is due. Claimed like the
+# outbox (adapters/db/claim.py: a named instance and a lease), so any instance may run it.
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("alert_id", sa.String(36), primary_key=True),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("steps", JsonDoc, nullable=False),
+    sa.Column("started_at", Moment, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("due_at", Moment),
+    sa.Column("state", sa.String(16), nullable=False),  # active | stopped | done
+    sa.Column("reason", sa.String(64)),
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("lease_until", Moment),
+    sa.Column("claimed_by", sa.String(36)),  # the instance firing it (see `instances`)
+    sa.Index("ix_escalations_due", "state", "due_at"),
 )
 
 districts = sa.Table(
@@ -138,6 +182,10 @@ recipients = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("sms", sa.String(32)),
+    sa.Column("voice", sa.String(32)),
+    sa.Column("test_contact", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("backup", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("alert_kinds", sa.String(200)),  # comma-separated; NULL: every kind
 )
 
 # --- people, devices and the audit trail -------------------------------------------------
@@ -168,6 +216,8 @@ users = sa.Table(
     sa.Column("token_epoch", sa.Integer, nullable=False, server_default="0"),
     sa.Column("source", sa.String(16), nullable=False, server_default="local"),
     sa.Column("external_id", sa.String(255)),  # the roster's sourcedId, the provider's sub
+    # SROs and school admins are texted and called here about their schools' alerts.
+    sa.Column("phone", sa.String(32)),
 )
 
 user_schools = sa.Table(

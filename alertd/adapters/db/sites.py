@@ -13,6 +13,8 @@ from alertd.adapters import codec
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.core.errors import ValidationFailed
+from alertd.core.kind import AlertKind
+from alertd.core.routing import Recipient, RecipientKind
 from alertd.core.site import School, Site, place_label, recipients_of
 
 
@@ -43,13 +45,34 @@ def save_site(conn: Connection, site: Site) -> None:
             )
     for school in site.schools:
         save_school_rows(conn, school)
-        conn.execute(sa.delete(t.recipients).where(t.recipients.c.school_id == school.id))
+        for table in (t.recipients, t.escalation_policies):
+            conn.execute(sa.delete(table).where(table.c.school_id == school.id))
         people = [
-            {"school_id": school.id, "id": r.id, "name": r.name, "kind": r.kind.value, "sms": r.sms}
+            {
+                "school_id": school.id,
+                "id": r.id,
+                "name": r.name,
+                "kind": r.kind.value,
+                "sms": r.sms,
+                "voice": r.voice,
+                "test_contact": r.test_contact,
+                "backup": r.backup,
+                "alert_kinds": (
+                    ",".join(sorted(k.value for k in r.alert_kinds))
+                    if r.alert_kinds is not None
+                    else None
+                ),
+            }
             for r in recipients_of(school, site.agencies)
         ]
         if people:
             conn.execute(sa.insert(t.recipients), people)
+        policies = [
+            {"school_id": school.id, "kind": kind.value, "steps": codec.policy_to_json(policy)}
+            for kind, policy in site.policies(school.id).items()
+        ]
+        if policies:
+            conn.execute(sa.insert(t.escalation_policies), policies)
 
 
 def save_school_rows(conn: Connection, school: School) -> None:
@@ -107,3 +130,49 @@ def save_school(conn: Connection, school: School) -> None:
 def sole_district(conn: Connection) -> str | None:
     ids = conn.execute(sa.select(t.districts.c.id).limit(2)).scalars().all()
     return ids[0] if len(ids) == 1 else None
+
+
+_SELECT_RECIPIENTS = (
+    sa.select(t.recipients)
+    .where(t.recipients.c.school_id == sa.bindparam("school_id"))
+    .order_by(t.recipients.c.id)
+)
+# SROs and school admins whose profile holds a phone: texted about their schools' alerts.
+_PROFILE_ROLES = (RecipientKind.SRO.value, RecipientKind.SCHOOL_ADMIN.value)
+_SELECT_PROFILE_PHONES = (
+    sa.select(t.users.c.id, t.users.c.name, t.users.c.role, t.users.c.phone)
+    .join(t.user_schools, t.user_schools.c.user_id == t.users.c.id)
+    .where(
+        t.user_schools.c.school_id == sa.bindparam("school_id"),
+        t.users.c.role.in_(_PROFILE_ROLES),
+        t.users.c.phone.is_not(None),
+        t.users.c.disabled.is_(sa.false()),
+    )
+    .order_by(t.users.c.id)
+)
+
+
+def recipients_at(conn: Connection, school_id: str) -> tuple[Recipient, ...]:
+    """Everyone who could be told about an alert at the school: the site's contacts and
+    agencies, then the SROs and school admins whose user profile holds a phone number."""
+    people = conn.execute(_SELECT_RECIPIENTS, {"school_id": school_id}).all()
+    profiles = conn.execute(_SELECT_PROFILE_PHONES, {"school_id": school_id}).all()
+    return tuple(_recipient(r) for r in people) + tuple(
+        Recipient(f"user:{u.id}", u.name, RecipientKind(u.role), u.phone) for u in profiles
+    )
+
+
+def _recipient(row: Any) -> Recipient:
+    kinds = row.alert_kinds
+    return Recipient(
+        row.id,
+        row.name,
+        RecipientKind(row.kind),
+        row.sms,
+        voice=row.voice,
+        test_contact=bool(row.test_contact),
+        backup=bool(row.backup),
+        alert_kinds=frozenset(AlertKind(k) for k in kinds.split(",") if k)
+        if kinds is not None
+        else None,
+    )

@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from alertd.adapters import codec
-from alertd.adapters.db import outbox, sites
+from alertd.adapters.db import ledger, outbox, sites, timers
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
 from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.adapters.db.push import push_targets
-from alertd.adapters.db.sites import insert_for, save_site
+from alertd.adapters.db.sites import insert_for, recipients_at, save_site
 from alertd.app.ports import (
     AlertFilter,
     IdempotencyRecord,
@@ -39,20 +39,16 @@ from alertd.core.alert import Alert, AlertEvent, EventType
 from alertd.core.audit import AuditEntry
 from alertd.core.delivery import Delivery
 from alertd.core.effect import Effect
+from alertd.core.escalation import Escalation, Policy
+from alertd.core.kind import AlertKind
 from alertd.core.notice import DomainEvent
-from alertd.core.routing import Recipient, RecipientKind
 from alertd.core.site import School, Site
 
-_SELECT_SCHOOL = sa.select(t.schools.c.id, t.schools.c.name).where(
-    t.schools.c.id == sa.bindparam("school_id")
-)
+_SELECT_SCHOOL = sa.select(
+    t.schools.c.id, t.schools.c.name, t.schools.c.doc["timezone"].as_string().label("timezone")
+).where(t.schools.c.id == sa.bindparam("school_id"))
 _SELECT_ROOM = sa.select(t.rooms.c.id, t.rooms.c.school_id, t.rooms.c.label).where(
     t.rooms.c.id == sa.bindparam("room_id")
-)
-_SELECT_RECIPIENTS = (
-    sa.select(t.recipients)
-    .where(t.recipients.c.school_id == sa.bindparam("school_id"))
-    .order_by(t.recipients.c.id)
 )
 _SELECT_ALERT = sa.select(t.alerts.c.body).where(t.alerts.c.id == sa.bindparam("alert_id"))
 _SELECT_KEY = sa.select(t.idempotency_keys.c.alert_id, t.idempotency_keys.c.fingerprint).where(
@@ -134,13 +130,11 @@ class SqlTransaction:
             room = None
             if room_id is not None:
                 room = conn.execute(_SELECT_ROOM, {"room_id": room_id}).first()
-            people = conn.execute(_SELECT_RECIPIENTS, {"school_id": school_id}).all()
             return SiteContext(
                 school=SchoolRef(school.id, school.name) if school else None,
                 room=RoomRef(room.id, room.school_id, room.label) if room else None,
-                recipients=tuple(
-                    Recipient(r.id, r.name, RecipientKind(r.kind), r.sms) for r in people
-                ),
+                recipients=recipients_at(conn, school_id),
+                timezone=(school.timezone if school else None) or "UTC",
                 push_targets=push_targets(conn, school_id),
             )
 
@@ -244,6 +238,44 @@ class SqlTransaction:
     async def advance_relay(self, name: str, position: int) -> None:
         await self._session.run(
             lambda conn: conn.execute(_ADVANCE_RELAY, {"relay": name, "position": position})
+        )
+
+    async def queue_effects(
+        self, effects: Sequence[Effect], *, school_id: str, now: datetime
+    ) -> None:
+        if effects:
+            await self._session.run(
+                lambda conn: outbox.queue_effects(conn, effects, school_id=school_id, now=now)
+            )
+
+    async def escalation_policy(self, *, school_id: str, kind: AlertKind) -> Policy | None:
+        steps = await self._session.run(lambda conn: timers.policy_of(conn, school_id, kind))
+        return codec.policy_from_json(steps) if steps is not None else None
+
+    async def save_escalation(self, escalation: Escalation, *, drill: bool = False) -> None:
+        await self._session.run(lambda conn: timers.save(conn, escalation, drill=drill))
+
+    async def escalation_is_current(self, escalation: Escalation) -> bool:
+        lock = not self._is_sqlite  # SQLite's single writer already excludes everyone else
+        return await self._session.run(lambda conn: timers.is_current(conn, escalation, lock=lock))
+
+    async def hasten_escalations(self, alert_ids: Sequence[str], *, now: datetime) -> None:
+        ids = sorted(set(alert_ids))
+        if ids:
+            await self._session.run(lambda conn: timers.hasten(conn, ids, now))
+
+    async def delivery_by_ref(self, provider_ref: str) -> Delivery | None:
+        lock = not self._is_sqlite
+        return await self._session.run(
+            lambda conn: ledger.delivery_by_ref(conn, provider_ref, lock=lock)
+        )
+
+    async def latest_delivery_to(self, address: str) -> Delivery | None:
+        return await self._session.run(lambda conn: ledger.latest_delivery_to(conn, address))
+
+    async def set_opt_out(self, address: str, *, stopped: bool, now: datetime) -> None:
+        await self._session.run(
+            lambda conn: ledger.set_opt_out(conn, address, stopped=stopped, now=now)
         )
 
 
@@ -363,14 +395,42 @@ class SqlStore:
                 lambda conn: outbox.claim_due(conn, now, limit, instance=self.instance)
             )
 
+    async def record_provider_ref(
+        self, delivery_id: int, *, provider_ref: str, sender: str | None, repeat_possible: bool
+    ) -> None:
+        async with self._db.write() as session:
+            await session.run(
+                lambda conn: ledger.record_provider_ref(
+                    conn,
+                    delivery_id,
+                    provider_ref=provider_ref,
+                    sender=sender,
+                    repeat_possible=repeat_possible,
+                )
+            )
+
+    async def due_escalations(self, *, now: datetime, limit: int) -> list[Escalation]:
+        if not await self._db.read(lambda conn: timers.any_due(conn, now)):
+            return []  # the usual case: no write lock for an idle poll
+        async with self._db.write() as session:
+            return await session.run(
+                lambda conn: timers.claim_due(conn, now, limit, instance=self.instance)
+            )
+
     async def release_claims(self) -> int:
         async with self._db.write() as session:
-            return await session.run(outbox.release_claims)
+            return await session.run(
+                lambda conn: outbox.release_claims(conn) + timers.release_claims(conn)
+            )
 
     async def release_own_claims(self) -> int:
-        """Give back the effects this instance claimed and has not run (clean shutdown)."""
+        """Give back the effects and escalations this instance claimed and has not run (a
+        clean shutdown)."""
         async with self._db.write() as session:
-            return await session.run(lambda conn: outbox.release_own_claims(conn, self.instance))
+            return await session.run(
+                lambda conn: outbox.release_own_claims(conn, self.instance)
+                + timers.release_own_claims(conn, self.instance)
+            )
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute(sa.select(sa.literal(1))).scalar_one())

@@ -54,6 +54,7 @@ def _account(row: Any, school_ids: Collection[str]) -> Account:
         source=AccountSource(row.source),
         external_id=row.external_id,
         created_at=utc(row.created_at),
+        phone=row.phone,
     )
 
 
@@ -131,6 +132,7 @@ def add_account(conn: Connection, new: NewAccount) -> None:
             created_at=utc(new.created_at),
             source=new.source.value,
             external_id=new.external_id,
+            phone=new.phone,
         )
     )
     _set_schools(conn, new.id, new.affiliation.school_ids)
@@ -157,6 +159,8 @@ def change_account(
         values["name"] = change.name
     if change.disabled is not None:
         values["disabled"] = change.disabled
+    if change.phone is not None:
+        values["phone"] = change.phone or None
     if change.affiliation is not None:
         values["role"] = change.affiliation.role.value
         values["agency_id"] = change.affiliation.agency_id

@@ -16,9 +16,11 @@ from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from alertd.adapters.metrics import Metrics
+from alertd.adapters.twilio.signature import WebhookVerifier
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
+from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
 from alertd.app.service import AlertService
@@ -30,6 +32,14 @@ from alertd.core.permission import Principal
 from alertd.settings import Settings
 
 Authenticator = Callable[[HTTPConnection, "HttpContext"], Awaitable[Principal | None]]
+
+
+@dataclass(frozen=True)
+class TwilioHooks:
+    """What Twilio's webhooks need: the signature check and the service they call."""
+
+    verifier: WebhookVerifier
+    inbound: InboundService
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class HttpContext:
     devices: DeviceService
     audit: AuditService
     sso: SsoService
+    twilio: TwilioHooks
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.

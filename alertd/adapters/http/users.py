@@ -52,6 +52,7 @@ def user_out(account: Account) -> dict[str, Any]:
         second_factor=account.second_factor,
         source=account.source,
         created_at=account.created_at,
+        phone=account.phone,
     ).model_dump(mode="json")
 
 
@@ -69,6 +70,7 @@ async def add_user(body: wire.NewUserIn, ctx: Ctx, principal: Who) -> Response:
         name=body.name,
         affiliation=Affiliation(body.role, tuple(body.school_ids), body.agency_id),
         password=body.password,
+        phone=body.phone,
     )
     return OrjsonResponse(user_out(created), status_code=201)
 
@@ -97,14 +99,16 @@ async def get_user(user_id: Ident, ctx: Ctx, principal: Who) -> Response:
     "/users/{user_id}",
     response_model=wire.UserOut,
     responses=_ERRORS,
-    summary="Rename a user, or give them another role or other schools",
+    summary="Rename a user, give them another role or other schools, or another phone number",
 )
 async def change_user(
     user_id: Ident, body: wire.UserChangeIn, ctx: Ctx, principal: Who
 ) -> Response:
     fields = body.model_fields_set
     if not fields:
-        raise ValidationFailed("body", "send at least one of name, role, school_ids, agency_id")
+        raise ValidationFailed(
+            "body", "send at least one of name, role, school_ids, agency_id, phone"
+        )
     patch = None
     if fields & {"role", "school_ids", "agency_id"}:
         patch = AffiliationPatch(
@@ -113,8 +117,12 @@ async def change_user(
             agency_id=body.agency_id,
             agency_given="agency_id" in fields,
         )
+    phone = (body.phone or "") if "phone" in fields else None  # "" or null: no number
     changed = await ctx.accounts.change(
-        user_id, AccountChange(name=body.name), principal=principal, patch=patch
+        user_id,
+        AccountChange(name=body.name, phone=phone),
+        principal=principal,
+        patch=patch,
     )
     return OrjsonResponse(user_out(changed))
 

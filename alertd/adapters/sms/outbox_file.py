@@ -1,6 +1,7 @@
 """The embedded SMS gateway: with no Twilio credentials, texts go to a JSON-lines file.
 
-It sends nothing anywhere. It lets the demo and the tests see exactly what would be texted.
+It sends nothing anywhere. It lets the demo and the tests see exactly what would be texted
+(and called: a call is a line with "channel": "voice" and the script as its body).
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ class SmsOutboxFile:
         return self._path
 
     async def send_sms(self, *, to: str, body: str, alert_id: str, drill: bool) -> Receipt:
-        line = {
-            "at": datetime.now(UTC).isoformat(),
-            "to": to,
-            "body": body,
-            "alert_id": alert_id,
-            "drill": drill,
-        }
+        return self._write({"to": to, "body": body, "alert_id": alert_id, "drill": drill})
+
+    async def place_call(self, *, to: str, script: str, alert_id: str, drill: bool) -> Receipt:
+        line = {"to": to, "body": script, "alert_id": alert_id, "drill": drill}
+        return self._write(line | {"channel": "voice"})
+
+    def _write(self, message: dict[str, object]) -> Receipt:
+        line = {"at": datetime.now(UTC).isoformat(), **message}
         if self._handle is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self._path.open("ab")

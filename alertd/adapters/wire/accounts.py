@@ -17,6 +17,12 @@ from alertd.core.permission import Role
 
 EMAIL_FIELD: Any = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
 SCHOOLS_FIELD: Any = Field(default_factory=list, max_length=100)
+PHONE_FIELD: Any = Field(
+    default=None,
+    max_length=32,
+    description="E.164 (+15551234567). An SRO's or school admin's alerts are texted and "
+    "called here; empty or null: none.",
+)
 
 
 class _In(BaseModel):
@@ -40,6 +46,7 @@ class NewUserIn(_In):
     password: str = Field(min_length=8, max_length=1024)
     school_ids: list[str] = SCHOOLS_FIELD
     agency_id: str | None = Field(default=None, min_length=1, max_length=64)
+    phone: str | None = PHONE_FIELD
 
 
 class UserChangeIn(_In):
@@ -50,6 +57,7 @@ class UserChangeIn(_In):
     role: Role | None = None
     school_ids: list[str] | None = Field(default=None, max_length=100)
     agency_id: str | None = Field(default=None, min_length=1, max_length=64)
+    phone: str | None = PHONE_FIELD
 
 
 class UserOut(_Out):
@@ -63,6 +71,7 @@ class UserOut(_Out):
     second_factor: bool = Field(description="a TOTP second factor is on")
     source: AccountSource = Field(description="local, roster (OneRoster import) or sso")
     created_at: datetime | None
+    phone: str | None = Field(description="E.164; SROs and school admins are texted here")
 
 
 class UserList(_Out):

@@ -6,10 +6,14 @@ export one to one as IMDF level and unit features.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alertd.core.delivery import Channel
+from alertd.core.escalation import GROUP_TARGETS, MAX_REPEATS, MAX_STEPS, Policy, Step
+from alertd.core.kind import AlertKind
 from alertd.core.routing import RecipientKind
 from alertd.core.site import (
     Agency,
@@ -17,6 +21,7 @@ from alertd.core.site import (
     Camera,
     Contact,
     District,
+    EscalationRule,
     Floor,
     Room,
     RoomType,
@@ -25,7 +30,8 @@ from alertd.core.site import (
 )
 
 SiteIdent = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
-Phone = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")
+PHONE_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+Phone = Field(default=None, pattern=PHONE_PATTERN, description="E.164")
 
 
 class _Strict(BaseModel):
@@ -117,11 +123,25 @@ class BuildingIn(_Strict):
     floors: list[FloorIn] = Field(min_length=1)
 
 
+TestContact = Field(
+    default=False, description="drills reach test contacts only (and never anyone else)"
+)
+Backup = Field(
+    default=False,
+    description="reached only by escalation steps that target backups, never at first",
+)
+
+
 class ContactIn(_Strict):
     id: str = SiteIdent
     name: str = Field(min_length=1, max_length=120)
     role: Literal[RecipientKind.SRO, RecipientKind.SCHOOL_ADMIN]
     sms: str | None = Phone
+    voice: str | None = Field(
+        default=None, pattern=PHONE_PATTERN, description="E.164 number to call; default: sms"
+    )
+    test_contact: bool = TestContact
+    backup: bool = Backup
 
 
 class SchoolIn(_Strict):
@@ -136,9 +156,44 @@ class SchoolIn(_Strict):
 class AgencyIn(_Strict):
     id: str = SiteIdent
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["law_enforcement", "fire_ems", "other"]
+    kind: Literal["law_enforcement", "fire", "ems", "fire_ems", "district_security", "other"]
     sms: str | None = Phone
+    voice: str | None = Field(
+        default=None, pattern=PHONE_PATTERN, description="E.164 number to call; default: sms"
+    )
     schools: list[str] = Field(description="ids of the schools this agency covers")
+    alert_kinds: list[AlertKind] | None = Field(
+        default=None,
+        description="the alert kinds it is told of (of those that involve agencies); omit for all",
+    )
+    test_contact: bool = TestContact
+    backup: bool = Backup
+
+
+class StepIn(_Strict):
+    targets: list[str] = Field(
+        min_length=1,
+        description="recipient kinds (sro, school_admin, agency), 'backup', or recipient ids",
+    )
+    channel: Channel
+    after_seconds: int = Field(
+        ge=0, le=86400, description="delay after the previous step (the first: after raising)"
+    )
+    repeats: int = Field(default=0, ge=0, le=MAX_REPEATS, description="repeat this step")
+
+    def to_step(self) -> Step:
+        return Step(
+            tuple(self.targets), self.channel, timedelta(seconds=self.after_seconds), self.repeats
+        )
+
+
+class EscalationIn(_Strict):
+    """While nobody acknowledges: the steps for some schools and kinds. The first policy
+    that applies to an alert is used; kinds no policy names use the built-in default."""
+
+    schools: list[str] | None = Field(default=None, description="omit for every school")
+    kinds: list[AlertKind] | None = Field(default=None, description="omit for every kind")
+    steps: list[StepIn] = Field(max_length=MAX_STEPS, description="empty: no escalation")
 
 
 class DistrictIn(_Strict):
@@ -151,6 +206,7 @@ class SiteDocument(_Strict):
     district: DistrictIn
     agencies: list[AgencyIn] = []
     schools: list[SchoolIn] = Field(min_length=1)
+    escalation: list[EscalationIn] = []
 
     @model_validator(mode="after")
     def _ids_unique_and_known(self) -> SiteDocument:
@@ -165,6 +221,15 @@ class SiteDocument(_Strict):
             unknown = sorted(set(agency.schools) - school_ids)
             if unknown:
                 raise ValueError(f"agency {agency.id!r} covers unknown schools {unknown}")
+        recipients = seen | {a.id for a in self.agencies}
+        for rule in self.escalation:
+            unknown = sorted(set(rule.schools or ()) - school_ids)
+            if unknown:
+                raise ValueError(f"an escalation policy names unknown schools {unknown}")
+            for step in rule.steps:
+                bad = sorted(set(step.targets) - GROUP_TARGETS - recipients)
+                if bad:
+                    raise ValueError(f"an escalation step names unknown targets {bad}")
         return self
 
     def to_site(self) -> Site:
@@ -173,7 +238,26 @@ class SiteDocument(_Strict):
             district=district,
             schools=tuple(_school(s, district.id) for s in self.schools),
             agencies=tuple(
-                Agency(a.id, a.name, a.kind, a.sms, frozenset(a.schools)) for a in self.agencies
+                Agency(
+                    a.id,
+                    a.name,
+                    a.kind,
+                    a.sms,
+                    frozenset(a.schools),
+                    voice=a.voice,
+                    alert_kinds=frozenset(a.alert_kinds) if a.alert_kinds is not None else None,
+                    test_contact=a.test_contact,
+                    backup=a.backup,
+                )
+                for a in self.agencies
+            ),
+            escalation=tuple(
+                EscalationRule(
+                    Policy(tuple(s.to_step() for s in rule.steps)),
+                    school_ids=frozenset(rule.schools) if rule.schools is not None else None,
+                    kinds=frozenset(rule.kinds) if rule.kinds is not None else None,
+                )
+                for rule in self.escalation
             ),
         )
 
@@ -197,7 +281,16 @@ def _school(school: SchoolIn, district_id: str) -> School:
         timezone=school.timezone,
         address=school.address,
         contacts=tuple(
-            Contact(c.id, c.name, RecipientKind(c.role), c.sms) for c in school.contacts
+            Contact(
+                c.id,
+                c.name,
+                RecipientKind(c.role),
+                c.sms,
+                voice=c.voice,
+                test_contact=c.test_contact,
+                backup=c.backup,
+            )
+            for c in school.contacts
         ),
         buildings=tuple(
             Building(

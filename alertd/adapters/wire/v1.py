@@ -104,7 +104,9 @@ class UpgradeIn(_In):
 class ActorOut(_Out):
     id: str
     name: str
-    kind: Literal["user", "device", "system"]
+    kind: Literal["user", "device", "system", "contact"] = Field(
+        description="contact: someone alertd texted or called (an agency, an SRO's phone)"
+    )
     role: str
 
 

@@ -1,0 +1,37 @@
+"""Who could be told about an alert at a school, as the core's routing needs it."""
+
+from __future__ import annotations
+
+from datetime import UTC, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from alertd.app.ports import Transaction
+from alertd.core.errors import ValidationFailed
+from alertd.core.routing import Audience
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+async def audience_of(
+    tx: Transaction, school_id: str, room_id: str | None, *, console_url: str | None
+) -> Audience:
+    """The school's audience; ValidationFailed for an unknown school, or a room elsewhere."""
+    site = await tx.site_context(school_id=school_id, room_id=room_id)
+    if site.school is None:
+        raise ValidationFailed("school_id", f"unknown school {school_id!r}")
+    if room_id is not None and (site.room is None or site.room.school_id != school_id):
+        raise ValidationFailed("room_id", f"unknown room {room_id!r} at {school_id!r}")
+    label = site.room.label if site.room else None
+    return Audience(
+        site.school.name,
+        label,
+        site.recipients,
+        timezone=_zone(site.timezone),
+        console_url=console_url,
+        push_targets=site.push_targets,
+    )
