@@ -48,6 +48,8 @@ def _serve(settings: Settings, *, banner: bool) -> None:
                     + ("Redis Streams bus" if settings.redis_url else "in-process bus")
                     + ", SMS outbox)",
                     f"  Console      {base}/console/  (sign in as dispatcher@demo.alertd)",
+                    f"  Staff app    {base}/app/  (staff@demo.alertd)",
+                    f"  SRO app      {base}/sro/  (sro@demo.alertd)",
                     f"  API docs     {base}/docs",
                     f"  Schools      {base}/v1/schools",
                     f"  Alerts       {base}/v1/alerts",

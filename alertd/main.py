@@ -30,8 +30,9 @@ from alertd.adapters.db.accounts import SqlAccountStore
 from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.device_health import SqlHealthStore
 from alertd.adapters.db.engine import Database, open_database
+from alertd.adapters.db.push import SqlPushSubscriptions
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, audit, auth, devices, ops, schools, twilio, users
+from alertd.adapters.http import alerts, audit, auth, devices, ops, push, schools, twilio, users
 from alertd.adapters.http.deps import HttpContext, TwilioHooks
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
@@ -39,6 +40,7 @@ from alertd.adapters.http.security import ConfigurationError, SecurityHeaders
 from alertd.adapters.http.web import install_web
 from alertd.adapters.metrics import Metrics
 from alertd.adapters.periodic import PeriodicTask
+from alertd.adapters.push.webpush import WebPushSender, vapid_key
 from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.twilio.configure import announce_provider, twilio_gateway, webhook_tokens
 from alertd.adapters.twilio.gateway import TwilioGateway
@@ -54,6 +56,7 @@ from alertd.app.escalation import EscalationEngine
 from alertd.app.inbound import InboundService
 from alertd.app.log_relay import EventRelay
 from alertd.app.ports import Clock, EventBus
+from alertd.app.push import PushService, push_handler
 from alertd.app.relay import OutboxRelay, sms_handler, voice_handler
 from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
@@ -61,7 +64,7 @@ from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
 from alertd.app.supervision import SupervisionService
-from alertd.core.effect import PlaceCall, SendSms
+from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
 
@@ -188,10 +191,30 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     sms = SmsOutboxFile(settings.resolved_sms_outbox())
     gateway = twilio_gateway(settings, metrics)
     sender: SmsOutboxFile | TwilioGateway = gateway or sms
+    # Web Push: subscriptions per person and device; pushes are effects the relay runs.
+    push_sender = WebPushSender(
+        key=vapid_key(
+            secret_key=settings.secret_key.get_secret_value(),
+            own_key=settings.vapid_private_key.get_secret_value(),
+        ),
+        subject=settings.vapid_subject,
+        clock=clock,
+    )
+    push_subscriptions = SqlPushSubscriptions(db)
+    push_service = PushService(
+        store=push_subscriptions,
+        clock=clock,
+        public_key=push_sender.public_key,
+        allow_http=settings.dev_mode,
+    )
     relay = OutboxRelay(
         store=store,
         bus=bus,
-        handlers={SendSms: sms_handler(sender), PlaceCall: voice_handler(sender)},
+        handlers={
+            SendSms: sms_handler(sender),
+            PlaceCall: voice_handler(sender),
+            SendPush: push_handler(push_sender, push_subscriptions),
+        },
         clock=clock,
     )
     worker = EffectWorker(relay, poll_seconds=settings.outbox_poll_seconds)
@@ -277,6 +300,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 await redis_bus.stop()
             await _leave(store, heartbeat)
             sms.close()
+            await push_sender.close()
             if gateway is not None:
                 await gateway.close()
             await db.dispose()
@@ -306,6 +330,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         supervision=supervision,
         audit=wired.audit,
         sso=wired.sso,
+        push=push_service,
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         authenticators=(
@@ -327,6 +352,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         devices.router,
         audit.router,
         twilio.router,
+        push.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

@@ -170,6 +170,16 @@ class Settings(BaseSettings):
         ge=0,
         description="Texts per second per sender (0: unlimited); empty: by kind of sender.",
     )
+    # --- Web Push to the staff and SRO apps (RFC 8030, VAPID RFC 8292) -------------------
+    vapid_private_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The VAPID signing key (P-256 scalar, base64url); empty: derived from "
+        "secret_key. Changing it invalidates every browser's push subscription.",
+    )
+    vapid_subject: str = Field(
+        default="mailto:alertd@localhost",
+        description="How push services reach the operator (mailto: or https: URL).",
+    )
 
     def placeholder_secrets(self) -> list[str]:
         """The settings still at their placeholder values (refused outside dev mode)."""

@@ -33,4 +33,5 @@ async def audience_of(
         site.recipients,
         timezone=_zone(site.timezone),
         console_url=console_url,
+        push_targets=site.push_targets,
     )

@@ -21,6 +21,7 @@ from alertd.core.effect import Effect
 from alertd.core.escalation import Escalation, Policy
 from alertd.core.kind import AlertKind
 from alertd.core.notice import DomainEvent
+from alertd.core.push import PushTarget
 from alertd.core.routing import Recipient
 from alertd.core.site import School, Site
 
@@ -59,6 +60,7 @@ class SiteContext:
     room: RoomRef | None
     recipients: tuple[Recipient, ...]
     timezone: str = "UTC"  # the school's IANA time zone
+    push_targets: tuple[PushTarget, ...] = ()  # browsers subscribed to Web Push there
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,8 @@ class Transaction(Protocol):
         """Record the key for `alert_id`; return the earlier record if the key was used."""
 
     async def site_context(self, *, school_id: str, room_id: str | None) -> SiteContext:
-        """The school, the room (None if unknown) and who could be texted there."""
+        """The school, the room (None if unknown), who could be texted there and the
+        browsers subscribed to Web Push by people of the school."""
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         """The alert, locked against concurrent commands until commit."""

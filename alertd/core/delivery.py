@@ -32,6 +32,7 @@ from alertd.core.notice import Notice, NoticeType
 
 class Channel(StrEnum):
     SMS = "sms"
+    PUSH = "push"  # Web Push to one browser of a person
     VOICE = "voice"
 
 

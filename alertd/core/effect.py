@@ -2,8 +2,9 @@
 
 They are written to the outbox in the same transaction as the events, and run after commit
 by the relay (`alertd.app.relay`), which hands each to the handler registered for its type.
-An effect that reaches a person (`SendSms`, `PlaceCall`) also opens a row of the delivery ledger
-(`alertd.core.delivery`), so that who was reached, and who was not, is always on record.
+An effect that reaches a person (`SendSms`, `PlaceCall`, `SendPush`) also opens a row of the
+delivery ledger (`alertd.core.delivery`), so that who was reached, and who was not, is always
+on record.
 """
 
 from __future__ import annotations
@@ -46,9 +47,33 @@ class PlaceCall:
     about: str = ""
 
 
-Effect = SendSms | PlaceCall
+@dataclass(frozen=True, slots=True)
+class SendPush:
+    """Push one message to one browser subscription (Web Push, RFC 8030), encrypted for it.
+
+    The subscription's endpoint and keys travel with the effect, so the push goes where the
+    browser was subscribed when the alert was decided, even after a crash. `payload` is the
+    JSON text the app's service worker receives; `urgency` and `ttl_seconds` are RFC 8030's.
+    """
+
+    alert_id: str
+    recipient_id: str  # the user
+    device_id: str  # the user's browser, as the app named it when it subscribed
+    endpoint: str
+    p256dh: str  # the browser's public key, base64url (uncompressed P-256 point)
+    auth: str  # the browser's 16-byte authentication secret, base64url
+    payload: str
+    drill: bool
+    urgency: str = "high"
+    ttl_seconds: int = 3600
+    recipient_name: str = ""
+    recipient_kind: str = ""
+    about: str = ""
+
+
+Effect = SendSms | PlaceCall | SendPush
 
 # Every effect type by name, as the outbox stores it.
 EFFECT_TYPES: Mapping[str, type[Effect]] = MappingProxyType(
-    {"SendSms": SendSms, "PlaceCall": PlaceCall}
+    {"SendSms": SendSms, "PlaceCall": PlaceCall, "SendPush": SendPush}
 )

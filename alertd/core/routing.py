@@ -19,6 +19,7 @@ from enum import StrEnum
 from alertd.core.alert import Alert, AlertEvent, EventType
 from alertd.core.effect import Effect, PlaceCall, SendSms
 from alertd.core.kind import AlertKind, policy_of
+from alertd.core.push import PushTarget, push_effects_for
 
 
 class RecipientKind(StrEnum):
@@ -67,6 +68,7 @@ class Audience:
     recipients: tuple[Recipient, ...] = ()
     timezone: tzinfo = field(default=UTC)
     console_url: str | None = None
+    push_targets: tuple[PushTarget, ...] = ()  # browsers subscribed at the school
 
 
 # Events that text people, and the headline each one uses.
@@ -208,11 +210,14 @@ def call_to(recipient: Recipient, alert: Alert, script: str, *, about: str) -> P
 
 
 def effects_for(event: AlertEvent, audience: Audience) -> tuple[Effect, ...]:
+    pushes = push_effects_for(
+        event, school_name=audience.school_name, place=audience.place, targets=audience.push_targets
+    )
     body = message_for(event, audience)
     if body is None:
-        return ()
+        return pushes
     texts = (
         text_to(r, event.alert, body, about=event.type.value)
         for r in recipients_for(event, audience)
     )
-    return tuple(t for t in texts if t is not None)
+    return tuple(t for t in texts if t is not None) + pushes

@@ -97,6 +97,10 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/twilio/status"):                  (403,) * 7,
     ("POST", "/v1/twilio/sms"):                     (403,) * 7,
     ("POST", "/v1/twilio/voice/gather"):            (403,) * 7,
+    # Web Push: each person subscribes their own devices (none here yet to delete: 404).
+    ("GET", "/v1/push/key"):                        (A, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/v1/push/subscriptions/{device_id}"):  (A, 200, 200, 200, 200, 200, 200),
+    ("DELETE", "/v1/push/subscriptions/{device_id}"): (A, 404, 404, 404, 404, 404, 404),
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }
@@ -304,6 +308,27 @@ async def _configured_oidc(admin: httpx.AsyncClient) -> Request:
 
 setup("GET", OIDC_PATH)(_configured_oidc)
 setup("DELETE", OIDC_PATH)(_configured_oidc)
+
+
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://push.example/send/abc",
+    "keys": {
+        # RFC 8291 Appendix A's browser key and secret (published test data).
+        "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcx"
+        "aOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+        "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+    },
+}
+
+
+@setup("PUT", "/v1/push/subscriptions/{device_id}")
+async def _subscribe(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/push/subscriptions/phone-1", {"json": PUSH_SUBSCRIPTION}
+
+
+@setup("DELETE", "/v1/push/subscriptions/{device_id}")
+async def _unsubscribe(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/push/subscriptions/never-subscribed", {}
 
 
 @setup("GET", "/v1/auth/oidc/{district_id}/login")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser_harness import Api, Offline, ServedAlertd
@@ -67,8 +68,9 @@ def new_context(
 ) -> Iterator[Callable[..., BrowserContext]]:
     contexts: list[BrowserContext] = []
 
-    def make(width: int = 1366, height: int = 768) -> BrowserContext:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1366, height: int = 768, **options: Any) -> BrowserContext:
+        # options: what else the context emulates (locale="es-ES" for a Spanish browser)
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
         context.route("**/*", offline)
         contexts.append(context)
         return context

@@ -22,7 +22,7 @@ from alertd.adapters.db import schema as t
 from alertd.adapters.db.claim import Instance, claim_rows, claim_statement, release_rows
 from alertd.app.ports import OutboxItem, Outcome, Settlement
 from alertd.core.delivery import Channel, Delivery, DeliveryState
-from alertd.core.effect import Effect, PlaceCall, SendSms
+from alertd.core.effect import Effect, PlaceCall, SendPush, SendSms
 
 # A claim lapses after this even if its instance still heartbeats (its relay is stuck). An
 # instance that died loses its claims sooner: see `claim`. (The embedded default also releases
@@ -79,15 +79,15 @@ _SAVE_DELIVERY = (
         sender=sa.bindparam("sender"),
     )
 )
-_CHANNELS = {SendSms: Channel.SMS, PlaceCall: Channel.VOICE}
+_CHANNELS = {SendSms: Channel.SMS, PlaceCall: Channel.VOICE, SendPush: Channel.PUSH}
 
 
 def queue_effects(
     conn: Connection, effects: Sequence[Effect], *, school_id: str, now: datetime
 ) -> None:
-    """One outbox row per effect, due `now`, and a ledger row (queued) for each text and
-    call. Drills get priority 1, real alerts 0: real ones are claimed first."""
-    texts = [e for e in effects if isinstance(e, SendSms | PlaceCall)]
+    """One outbox row per effect, due `now`, and a ledger row (queued) for each text, call
+    and push. Drills get priority 1, real alerts 0: real ones are claimed first."""
+    texts = [e for e in effects if isinstance(e, SendSms | PlaceCall | SendPush)]
     delivery_ids: dict[int, int] = {}
     if texts:
         rows = [_delivery_columns(e, school_id=school_id, now=now) for e in texts]
@@ -227,8 +227,10 @@ def deliveries_of(conn: Connection, alert_id: str) -> list[Delivery]:
 
 
 def _delivery_columns(
-    effect: SendSms | PlaceCall, *, school_id: str, now: datetime
+    effect: SendSms | PlaceCall | SendPush, *, school_id: str, now: datetime
 ) -> dict[str, Any]:
+    # A push is addressed to a browser: the ledger names the device, not the push URL.
+    address = effect.device_id[:64] if isinstance(effect, SendPush) else effect.to
     return {
         "alert_id": effect.alert_id,
         "school_id": school_id,
@@ -236,7 +238,7 @@ def _delivery_columns(
         "recipient_name": effect.recipient_name,
         "recipient_kind": effect.recipient_kind,
         "channel": _CHANNELS[type(effect)].value,
-        "address": effect.to,
+        "address": address,
         "about": effect.about,
         "drill": effect.drill,
         "state": DeliveryState.QUEUED.value,

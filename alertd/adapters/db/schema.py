@@ -360,3 +360,17 @@ device_health = sa.Table(
     sa.Column("lease_until", Moment),
     sa.Index("ix_device_health_due", "silent", "due_at"),
 )
+
+# --- Web Push (alertd.app.push) -------------------------------------------------------------
+
+# One row per person and browser; removed when the push service answers 404 or 410.
+push_subscriptions = sa.Table(
+    "push_subscriptions",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("device_id", sa.String(64), primary_key=True),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("p256dh", sa.String(128), nullable=False),
+    sa.Column("auth", sa.String(64), nullable=False),
+    sa.Column("created_at", Moment, nullable=False),
+)

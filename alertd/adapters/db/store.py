@@ -22,6 +22,7 @@ from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
 from alertd.adapters.db.lock import LockKind, xact_lock
+from alertd.adapters.db.push import push_targets
 from alertd.adapters.db.sites import insert_for, recipients_at, save_site
 from alertd.app.ports import (
     AlertFilter,
@@ -134,6 +135,7 @@ class SqlTransaction:
                 room=RoomRef(room.id, room.school_id, room.label) if room else None,
                 recipients=recipients_at(conn, school_id),
                 timezone=(school.timezone if school else None) or "UTC",
+                push_targets=push_targets(conn, school_id),
             )
 
         return await self._session.run(step)

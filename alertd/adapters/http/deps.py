@@ -22,6 +22,7 @@ from alertd.app.audit import AuditService
 from alertd.app.devices import DeviceService
 from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
+from alertd.app.push import PushService
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
@@ -61,6 +62,7 @@ class HttpContext:
     audit: AuditService
     sso: SsoService
     twilio: TwilioHooks
+    push: PushService | None = None  # Web Push subscriptions (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)

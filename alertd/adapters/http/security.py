@@ -19,6 +19,9 @@ _CONSOLE_CSP = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'; connect-src 'self'{sockets}"
 )
+# The staff and SRO apps: the console's policy, plus their service workers and manifests.
+_APP_PATHS = ("/app", "/sro", "/clients-common")
+_APP_EXTRA = b"; worker-src 'self'; manifest-src 'self'"
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
 _DOCS_PAGES = ("/docs", "/docs/oauth2-redirect")
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
@@ -48,8 +51,11 @@ class SecurityHeaders:
             return
         path: str = scope["path"]
         console = path == "/console" or path.startswith("/console/")
+        client_app = any(path == p or path.startswith(p + "/") for p in _APP_PATHS)
         if console:
             policy = _console_csp(scope)
+        elif client_app:
+            policy = _console_csp(scope) + _APP_EXTRA
         else:
             policy = (_DOCS_CSP if path in _DOCS_PAGES else _API_CSP).encode()
         extra = [
@@ -61,7 +67,7 @@ class SecurityHeaders:
         ]
         if path.startswith("/v1/"):
             extra.append((b"cache-control", b"no-store"))
-        elif console:
+        elif console or client_app:
             extra.append((b"cache-control", b"no-cache"))  # revalidate: updates apply at once
         if self.hsts:
             extra.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))

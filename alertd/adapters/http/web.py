@@ -1,4 +1,5 @@
-"""What alertd serves to browsers: the dispatch console at /console and the API docs at /docs.
+"""What alertd serves to browsers: the dispatch console at /console, the staff app at /app,
+the SRO app at /sro (with the modules they share at /clients-common) and the API docs at /docs.
 
 Everything comes from this server: the console's ES modules from `dispatch_console/`, and
 Swagger UI from the copy vendored in `vendor/swagger-ui-dist` (see scripts/vendor_assets.sh).
@@ -8,6 +9,7 @@ Schools and dispatch centres often run closed networks; nothing here reaches for
 from __future__ import annotations
 
 import logging
+import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -23,6 +25,10 @@ DOCS_ASSETS = "/docs/assets"
 SWAGGER_UI = Path(__file__).parent / "vendor" / "swagger-ui-dist"
 # A source checkout (`pip install -e .`, ./dev) keeps the console beside the package.
 CHECKOUT_CONSOLE = Path(__file__).resolve().parents[3] / "dispatch_console"
+# The people's apps (installable PWAs, issue 8): plain ES modules under clients/, no build.
+CHECKOUT_CLIENTS = Path(__file__).resolve().parents[3] / "clients"
+CLIENT_APPS = {"/app": "staff_app", "/sro": "sro_app", "/clients-common": "web_common"}
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,3 +68,9 @@ def install_web(app: FastAPI, *, console_dir: Path | None) -> None:
         app.mount(CONSOLE_PATH, StaticFiles(directory=directory, html=True), name="console")
     else:
         logger.warning("no dispatch console at %s: set ALERTD_CONSOLE_DIR", directory)
+    for path, folder in CLIENT_APPS.items():
+        app_dir = CHECKOUT_CLIENTS / folder
+        if app_dir.is_dir():
+            app.mount(path, StaticFiles(directory=app_dir, html=True), name=folder)
+        else:
+            logger.warning("no %s at %s", folder, app_dir)
