@@ -21,16 +21,28 @@ from alertd.adapters.auth.oidc import AuthlibOidcClient
 from alertd.adapters.auth.passwords import Argon2Passwords
 from alertd.adapters.auth.secretbox import AesGcmBox
 from alertd.adapters.auth.totp import TotpCodes
+from alertd.adapters.auth.view_tokens import JwtViewTokens
 from alertd.adapters.bus.memory import MemoryBus
 from alertd.adapters.bus.redis_keys import RedisKeys
 from alertd.adapters.bus.redis_streams import RedisBus
 from alertd.adapters.checkpoint import CheckpointFile, CheckpointWebhook
 from alertd.adapters.clock import SystemClock
 from alertd.adapters.db.accounts import SqlAccountStore
+from alertd.adapters.db.cameras import SqlCameraSources
 from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.engine import Database, open_database
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, audit, auth, devices, ops, schools, twilio, users
+from alertd.adapters.http import (
+    alerts,
+    audit,
+    auth,
+    cameras,
+    devices,
+    ops,
+    schools,
+    twilio,
+    users,
+)
 from alertd.adapters.http.deps import HttpContext, TwilioHooks
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
@@ -42,12 +54,15 @@ from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.twilio.configure import announce_provider, twilio_gateway, webhook_tokens
 from alertd.adapters.twilio.gateway import TwilioGateway
 from alertd.adapters.twilio.signature import WebhookVerifier
+from alertd.adapters.video.feed import FeedTimings
+from alertd.adapters.video.relay import AiortcRelay, IceServer
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
 from alertd.app.account_ports import CheckpointSink
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
+from alertd.app.cameras import CameraService
 from alertd.app.devices import DeviceService
 from alertd.app.escalation import EscalationEngine
 from alertd.app.inbound import InboundService
@@ -149,6 +164,44 @@ def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts
     )
 
 
+def camera_service(
+    db: Database, settings: Settings, *, store: SqlStore, bus: EventBus, clock: Clock
+) -> CameraService:
+    """Cameras: the source registry, view tokens and the aiortc relay."""
+    server_key = settings.secret_key.get_secret_value()
+    relay = AiortcRelay(
+        ice_servers=[
+            IceServer(s["urls"], s.get("username"), s.get("credential"))
+            for s in settings.camera_ice_servers
+        ],
+        timings=FeedTimings(
+            stall_seconds=settings.camera_stall_seconds,
+            linger_seconds=settings.camera_linger_seconds,
+        ),
+    )
+    return CameraService(
+        store=store,
+        sources=SqlCameraSources(db),
+        tokens=JwtViewTokens(server_key),
+        relay=relay,
+        box=AesGcmBox(server_key),
+        bus=bus,
+        clock=clock,
+        token_lifetime=timedelta(seconds=settings.camera_view_token_seconds),
+    )
+
+
+async def seed_demo_cameras(service: CameraService, site: SiteDocument) -> None:
+    """The demo district's cameras show a test pattern."""
+    for school in site.schools:
+        for building in school.buildings:
+            for floor in building.floors:
+                for camera in floor.cameras:
+                    await service.set_source(
+                        principal=STARTUP, camera_id=camera.id, url="test-pattern:"
+                    )
+
+
 def refuse_placeholders(settings: Settings) -> None:
     """Raises ConfigurationError outside dev mode while a secret is still a placeholder."""
     placeholders = settings.placeholder_secrets()
@@ -228,10 +281,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         "audit-checkpoint", wired.audit.checkpoint, every=settings.audit_checkpoint_seconds
     )
 
+    camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.demo:
             await service.load_site(demo_site().to_site(), principal=STARTUP)
+            await seed_demo_cameras(camera_views, demo_site())
             if settings.dev_mode:
                 await seed_demo_users(db, now=clock.now())
         if db.is_sqlite:
@@ -255,6 +311,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await camera_views.close()
             for loop in reversed(loops):
                 await loop.stop()
             if redis_bus is not None:
@@ -291,6 +348,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         sso=wired.sso,
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
+        cameras=camera_views,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -310,6 +368,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         devices.router,
         audit.router,
         twilio.router,
+        cameras.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

@@ -32,6 +32,10 @@ class NoticeType(StrEnum):
     DELIVERY_FAILED = "DeliveryFailed"
     # An escalation step ran (nobody had acknowledged), or the escalation stopped.
     ESCALATED = "Escalated"
+    # A camera's source failed or stalled while people watched (alertd retries it), and
+    # when it came back. `data`: camera_id, reason / nothing.
+    CAMERA_OFFLINE = "CameraOffline"
+    CAMERA_ONLINE = "CameraOnline"
 
 
 @dataclass(frozen=True, slots=True)

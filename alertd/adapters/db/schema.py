@@ -339,3 +339,18 @@ event_relay = sa.Table(
     sa.Column("name", sa.String(32), primary_key=True),
     sa.Column("published_through", sa.BigInteger, nullable=False),
 )
+
+# A camera's video source (cameras work). The camera itself is placed by the site document;
+# this row says where its video comes from. `credentials` is sealed (adapters/auth/secretbox)
+# and never leaves the server.
+camera_sources = sa.Table(
+    "camera_sources",
+    metadata,
+    sa.Column("camera_id", sa.String(64), primary_key=True),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("credentials", sa.Text),
+    sa.Column("updated_at", Moment, nullable=False),
+    sa.Index("ix_camera_sources_school", "school_id"),
+)

@@ -19,6 +19,7 @@ from alertd.adapters.metrics import Metrics
 from alertd.adapters.twilio.signature import WebhookVerifier
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
+from alertd.app.cameras import CameraService
 from alertd.app.devices import DeviceService
 from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
@@ -59,6 +60,7 @@ class HttpContext:
     audit: AuditService
     sso: SsoService
     twilio: TwilioHooks
+    cameras: CameraService
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
