@@ -22,7 +22,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
-    RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
@@ -109,12 +109,7 @@ class AiortcRelay:
             if passthrough is None:
                 passthrough = bool(feed.passthrough)
             if passthrough:
-                h264 = [
-                    c
-                    for c in RTCRtpSender.getCapabilities("video").codecs
-                    if c.mimeType.lower() in ("video/h264", "video/rtx")
-                ]
-                transceiver.setCodecPreferences(h264)
+                _only_h264(transceiver)
             pc.addTrack(feed.subscribe())
             try:
                 answer = await pc.createAnswer()
@@ -214,6 +209,25 @@ class AiortcRelay:
                 )
 
         return report
+
+
+def _only_h264(transceiver: RTCRtpTransceiver) -> None:
+    """Answer with H.264 only: the source's packets go out as they are.
+
+    aiortc applies codec preferences when it reads an offer, and an answerer's transceiver
+    only exists once it has: so the negotiated list is narrowed here, before the answer.
+    Raises BadOffer when the viewer cannot receive H.264.
+    """
+    codecs = transceiver._codecs  # aiortc: the codecs common to the offer and aiortc
+    h264 = {c.payloadType for c in codecs if c.mimeType.lower() == "video/h264"}
+    if not h264:
+        raise BadOffer("the viewer cannot receive H.264, which this camera sends")
+    transceiver._codecs = [
+        c
+        for c in codecs
+        if c.payloadType in h264
+        or (c.mimeType.lower() == "video/rtx" and int(c.parameters.get("apt", -1)) in h264)
+    ]
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
