@@ -84,10 +84,8 @@ async def test_a_whep_client_receives_frames_and_the_view_is_audited(
 async def test_eight_viewers_share_one_source_opening(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    viewers = [
-        WhepViewer(client, f"/v1/cameras/{CAM_2}/whep", await view_token(client, "dispatcher", CAM_2))
-        for _ in range(8)
-    ]
+    url = f"/v1/cameras/{CAM_2}/whep"
+    viewers = [WhepViewer(client, url, await view_token(client, "dispatcher", CAM_2)) for _ in range(8)]
     try:
         for viewer in viewers:
             assert (await viewer.start()).status_code == 201

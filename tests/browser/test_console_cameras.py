@@ -15,7 +15,10 @@ pytestmark = [pytest.mark.xdist_group("browser"), pytest.mark.timeout(120)]
 
 ROOM_109 = "lincoln-hs-a-109"  # covered by the demo's camera 2 (test pattern)
 CAM_1, CAM_2 = "lincoln-hs-a-1-cam-1", "lincoln-hs-a-1-cam-2"
-FRAMES = "(id) => document.querySelector(`[data-camera-id='${id}'] video`)?.getVideoPlaybackQuality().totalVideoFrames ?? 0"
+FRAMES = (
+    "(id) => document.querySelector(`[data-camera-id='${id}'] video`)"
+    "?.getVideoPlaybackQuality().totalVideoFrames ?? 0"
+)
 
 
 def frames_of(console: ConsolePage, camera_id: str) -> int:
