@@ -85,7 +85,8 @@ async def test_eight_viewers_share_one_source_opening(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     url = f"/v1/cameras/{CAM_2}/whep"
-    viewers = [WhepViewer(client, url, await view_token(client, "dispatcher", CAM_2)) for _ in range(8)]
+    tokens = [await view_token(client, "dispatcher", CAM_2) for _ in range(8)]
+    viewers = [WhepViewer(client, url, token) for token in tokens]
     try:
         for viewer in viewers:
             assert (await viewer.start()).status_code == 201
