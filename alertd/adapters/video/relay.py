@@ -226,7 +226,7 @@ def _only_h264(transceiver: RTCRtpTransceiver) -> None:
         c
         for c in codecs
         if c.payloadType in h264
-        or (c.mimeType.lower() == "video/rtx" and int(c.parameters.get("apt", -1)) in h264)
+        or (c.mimeType.lower() == "video/rtx" and int(str(c.parameters.get("apt", -1))) in h264)
     ]
 
 
