@@ -178,6 +178,7 @@ def camera_service(
             stall_seconds=settings.camera_stall_seconds,
             linger_seconds=settings.camera_linger_seconds,
         ),
+        passthrough=settings.camera_passthrough,
     )
     return CameraService(
         store=store,

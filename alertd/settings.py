@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     camera_stall_seconds: float = Field(
         default=5.0, gt=0, description="No video for this long: the camera is offline."
     )
+    camera_passthrough: bool = Field(
+        default=True,
+        description="Pass a camera's H.264 through to viewers; false decodes it once and "
+        "encodes per viewer (only to compare, as the camera benchmark does).",
+    )
     camera_linger_seconds: float = Field(
         default=5.0, ge=0, description="Keep a source open this long after its last viewer."
     )
