@@ -19,6 +19,7 @@ import asyncio
 import fractions
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import av
@@ -57,7 +58,11 @@ async def open_source(
     `passthrough` False decodes even H.264 (the transcoding benchmark; otherwise True).
     """
     if source.kind is SourceKind.TEST_PATTERN:
-        return OpenedSource(TestPatternTrack.from_url(source.url), passthrough=False)
+        pattern = TestPatternTrack.from_url(source.url)
+        if not passthrough:
+            return OpenedSource(pattern, passthrough=False)
+        # Encoded once here, like a camera's own H.264: viewers cost no encoding each.
+        return OpenedSource(H264Track(pattern), passthrough=True)
     url, options, fmt = _ffmpeg_input(source, timeout_seconds)
     decode = source.kind is SourceKind.MJPEG or not passthrough
     try:
@@ -113,6 +118,49 @@ def _ffmpeg_input(source: CameraSource, timeout: float) -> tuple[str, dict[str, 
     if source.kind is SourceKind.RTSP:
         return url, {"rtsp_transport": "tcp", "timeout": micros}, "rtsp"
     return url, {"rw_timeout": micros}, "mpjpeg"
+
+
+class H264Track(MediaStreamTrack):
+    """Encodes a track's frames to H.264 once (Annex B, a key frame every second), so that
+    the relay passes the packets through to every viewer like a camera's own stream."""
+
+    kind = "video"
+
+    def __init__(self, frames: MediaStreamTrack, *, fps: int = 15) -> None:
+        super().__init__()
+        self._frames = frames
+        self._codec = av.CodecContext.create("libx264", "w")
+        self._codec.width, self._codec.height = 0, 0
+        self._codec.pix_fmt = "yuv420p"
+        self._codec.framerate = fractions.Fraction(fps, 1)
+        self._codec.time_base = VIDEO_TIME_BASE
+        self._codec.gop_size = fps
+        self._codec.options = {
+            "preset": "ultrafast", "tune": "zerolatency", "profile": "baseline", "bf": "0",
+        }
+        self._codec.bit_rate = 800_000
+        self._pending: list[Any] = []  # av.Packet
+
+    async def recv(self) -> Any:  # an av.Packet
+        while not self._pending:
+            if self.readyState != "live":
+                raise MediaStreamError
+            frame = await self._frames.recv()
+            assert isinstance(frame, av.VideoFrame)
+            if not self._codec.width:
+                self._codec.width, self._codec.height = frame.width, frame.height
+            self._pending = await asyncio.to_thread(self._encode, frame)
+        return self._pending.pop(0)
+
+    def _encode(self, frame: av.VideoFrame) -> list[Any]:
+        packets = list(self._codec.encode(frame))
+        for packet in packets:
+            packet.time_base = VIDEO_TIME_BASE
+        return packets
+
+    def stop(self) -> None:
+        super().stop()
+        self._frames.stop()
 
 
 class TestPatternTrack(MediaStreamTrack):
