@@ -21,18 +21,31 @@ from alertd.adapters.auth.oidc import AuthlibOidcClient
 from alertd.adapters.auth.passwords import Argon2Passwords
 from alertd.adapters.auth.secretbox import AesGcmBox
 from alertd.adapters.auth.totp import TotpCodes
+from alertd.adapters.auth.view_tokens import JwtViewTokens
 from alertd.adapters.bus.memory import MemoryBus
 from alertd.adapters.bus.redis_keys import RedisKeys
 from alertd.adapters.bus.redis_streams import RedisBus
 from alertd.adapters.checkpoint import CheckpointFile, CheckpointWebhook
 from alertd.adapters.clock import SystemClock
 from alertd.adapters.db.accounts import SqlAccountStore
+from alertd.adapters.db.cameras import SqlCameraSources
 from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.device_health import SqlHealthStore
 from alertd.adapters.db.engine import Database, open_database
 from alertd.adapters.db.push import SqlPushSubscriptions
 from alertd.adapters.db.store import SqlStore
-from alertd.adapters.http import alerts, audit, auth, devices, ops, push, schools, twilio, users
+from alertd.adapters.http import (
+    alerts,
+    audit,
+    auth,
+    cameras,
+    devices,
+    ops,
+    push,
+    schools,
+    twilio,
+    users,
+)
 from alertd.adapters.http.deps import HttpContext, TwilioHooks
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
@@ -45,12 +58,15 @@ from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.twilio.configure import announce_provider, twilio_gateway, webhook_tokens
 from alertd.adapters.twilio.gateway import TwilioGateway
 from alertd.adapters.twilio.signature import WebhookVerifier
+from alertd.adapters.video.feed import FeedTimings
+from alertd.adapters.video.relay import AiortcRelay, IceServer
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
 from alertd.app.account_ports import CheckpointSink
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
+from alertd.app.cameras import CameraService
 from alertd.app.devices import DeviceService
 from alertd.app.escalation import EscalationEngine
 from alertd.app.inbound import InboundService
@@ -152,6 +168,45 @@ def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts
         ),
         roster=RosterService(store=store, clock=clock),
     )
+
+
+def camera_service(
+    db: Database, settings: Settings, *, store: SqlStore, bus: EventBus, clock: Clock
+) -> CameraService:
+    """Cameras: the source registry, view tokens and the aiortc relay."""
+    server_key = settings.secret_key.get_secret_value()
+    relay = AiortcRelay(
+        ice_servers=[
+            IceServer(s["urls"], s.get("username"), s.get("credential"))
+            for s in settings.camera_ice_servers
+        ],
+        timings=FeedTimings(
+            stall_seconds=settings.camera_stall_seconds,
+            linger_seconds=settings.camera_linger_seconds,
+        ),
+        passthrough=settings.camera_passthrough,
+    )
+    return CameraService(
+        store=store,
+        sources=SqlCameraSources(db),
+        tokens=JwtViewTokens(server_key),
+        relay=relay,
+        box=AesGcmBox(server_key),
+        bus=bus,
+        clock=clock,
+        token_lifetime=timedelta(seconds=settings.camera_view_token_seconds),
+    )
+
+
+async def seed_demo_cameras(service: CameraService, site: SiteDocument) -> None:
+    """The demo district's cameras show a test pattern."""
+    for school in site.schools:
+        for building in school.buildings:
+            for floor in building.floors:
+                for camera in floor.cameras:
+                    await service.set_source(
+                        principal=STARTUP, camera_id=camera.id, url="test-pattern:"
+                    )
 
 
 def refuse_placeholders(settings: Settings) -> None:
@@ -267,10 +322,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         "audit-checkpoint", wired.audit.checkpoint, every=settings.audit_checkpoint_seconds
     )
 
+    camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.demo:
             await service.load_site(demo_site().to_site(), principal=STARTUP)
+            await seed_demo_cameras(camera_views, demo_site())
             if settings.dev_mode:
                 await seed_demo_users(db, now=clock.now())
         if db.is_sqlite:
@@ -294,6 +352,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await camera_views.close()
             for loop in reversed(loops):
                 await loop.stop()
             if redis_bus is not None:
@@ -333,6 +392,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         push=push_service,
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
+        cameras=camera_views,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -353,6 +413,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         audit.router,
         twilio.router,
         push.router,
+        cameras.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

@@ -180,6 +180,27 @@ class Settings(BaseSettings):
         default="mailto:alertd@localhost",
         description="How push services reach the operator (mailto: or https: URL).",
     )
+    # Cameras (live video over WHEP).
+    camera_ice_servers: list[dict[str, str]] = Field(
+        default=[],
+        description='STUN/TURN servers for camera video, as JSON: [{"urls": "stun:host:3478"}, '
+        '{"urls": "turn:host:3478", "username": "u", "credential": "p"}]. None by default: '
+        "viewers reach alertd directly.",
+    )
+    camera_view_token_seconds: int = Field(
+        default=120, ge=10, le=3600, description="How long a camera view token lasts."
+    )
+    camera_stall_seconds: float = Field(
+        default=5.0, gt=0, description="No video for this long: the camera is offline."
+    )
+    camera_passthrough: bool = Field(
+        default=True,
+        description="Pass a camera's H.264 through to viewers; false decodes it once and "
+        "encodes per viewer (only to compare, as the camera benchmark does).",
+    )
+    camera_linger_seconds: float = Field(
+        default=5.0, ge=0, description="Keep a source open this long after its last viewer."
+    )
 
     def placeholder_secrets(self) -> list[str]:
         """The settings still at their placeholder values (refused outside dev mode)."""

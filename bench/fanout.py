@@ -342,8 +342,11 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     where = urlsplit(base)
     pool = HttpPool(where.hostname or "127.0.0.1", where.port or 80)
     consoles: list[Console] = []
+    cameras: subprocess.Popen[bytes] | None = None
     try:
         await wait_ready(pool, server)
+        if options.camera_viewers:
+            cameras = await watch_cameras(base, options.camera_viewers)
         token = await asyncio.to_thread(sign_in, base, options.user, options.password)
         pool.signed_in_as = f"Authorization: Bearer {token}\r\n"
         tree = orjson.loads((await pool.request("GET", f"/v1/schools/{SCHOOL}"))[1])
@@ -380,12 +383,45 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             figures["server_cpu_ms_per_alert"] = round(
                 (server.cpu_seconds() - server_cpu) * per_alert, 2
             )
+        if cameras is not None:
+            figures["camera_viewers"] = options.camera_viewers
+            figures["camera_frames"] = stop_watching(cameras)
+            cameras = None
         return figures
     finally:
+        if cameras is not None:
+            stop_watching(cameras)
         await asyncio.gather(*(console.close() for console in consoles), return_exceptions=True)
         pool.close()
         if server is not None:
             server.stop()
+
+
+async def watch_cameras(base: str, count: int) -> subprocess.Popen[bytes]:
+    """`count` WHEP viewers of the demo's camera, in a process of their own, all receiving
+    video before this returns (a camera must not slow the alert path)."""
+    process = subprocess.Popen(  # noqa: ASYNC220 (before the clock starts)
+        [sys.executable, "-m", "bench.camera_viewers", base, str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 60)
+    if not line.startswith(b"watching"):
+        process.kill()
+        raise RuntimeError(f"the camera viewers did not start: {line!r}")
+    return process
+
+
+def stop_watching(process: subprocess.Popen[bytes]) -> int:
+    """Close the viewers; how many frames they received in all (0 if unknown)."""
+    try:
+        out, _ = process.communicate(input=b"", timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return 0
+    found = re.search(rb"frames (\d+)", out)
+    return int(found.group(1)) if found else 0
 
 
 def targets(options: argparse.Namespace, figures: dict[str, Any]) -> dict[str, bool]:
@@ -428,6 +464,11 @@ def report(options: argparse.Namespace, figures: dict[str, Any]) -> None:
         f"  server CPU    {cpu}",
         f"  client CPU    {f['client_cpu_ms_per_alert']} ms/alert (shares the cores)",
     ]
+    if options.camera_viewers:
+        lines.append(
+            f"  cameras       {options.camera_viewers} WHEP viewers watched the demo camera "
+            f"meanwhile ({f.get('camera_frames', 0)} frames received)"
+        )
     met = targets(options, figures)
     lines.append(
         "  targets       " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in met.items())
@@ -455,6 +496,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--password", default="demo")
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL", "EXTRA"))
     parser.add_argument("--no-compression", action="store_true", help="no permessage-deflate")
+    parser.add_argument(
+        "--camera-viewers", type=int, default=0, help="WHEP viewers watching a camera meanwhile"
+    )
     options = parser.parse_args(argv)
     options.consoles = options.consoles or (20 if options.burst else 50)
     default_connections = options.burst_alerts if options.burst else 8

@@ -2,6 +2,7 @@
 
     AlertdError
     ├── ValidationFailed      input that can never succeed as sent (names the field)
+    │   └── Malformed         a body that does not even parse (an SDP offer): 400
     ├── NotFound              the thing named does not exist (or is not visible)
     ├── IllegalTransition     the command does not apply in the alert's current state
     ├── IdempotencyConflict   an Idempotency-Key reused with a different request
@@ -34,6 +35,13 @@ class ValidationFailed(AlertdError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class Malformed(ValidationFailed):
+    """The body cannot be read at all as what it claims to be (an SDP offer that does not
+    parse): 400 rather than 422."""
+
+    code = "malformed"
 
 
 class NotFound(AlertdError):

@@ -37,6 +37,10 @@ class NoticeType(StrEnum):
     DEVICE_TROUBLE = "DeviceTrouble"
     # A device in trouble is heard again, or its battery is no longer low.
     DEVICE_RECOVERED = "DeviceRecovered"
+    # A camera's source failed or stalled while people watched (alertd retries it), and
+    # when it came back. `data`: camera_id, reason / nothing.
+    CAMERA_OFFLINE = "CameraOffline"
+    CAMERA_ONLINE = "CameraOnline"
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,8 @@ class Action(StrEnum):
     SIGN_OUT_EVERYWHERE = "sign_out_everywhere"  # one's own sessions and tokens
     VERIFY_AUDIT = "verify_audit"
     CONFIGURE_SIGN_IN = "configure_sign_in"  # a district's single sign-on
+    VIEW_CAMERA = "view_camera"  # live video of a school's cameras
+    MANAGE_CAMERAS = "manage_cameras"  # register a camera's source (URL, credentials)
 
 
 _R = Role
@@ -97,6 +99,9 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.SIGN_OUT_EVERYWHERE: _EVERYONE,
         Action.VERIFY_AUDIT: _ADMINS,
         Action.CONFIGURE_SIGN_IN: frozenset({_R.DISTRICT_ADMIN}),
+        # Live video is for the people who go in: a school's SROs and its dispatchers.
+        Action.VIEW_CAMERA: frozenset({_R.SRO, _R.DISPATCHER}),
+        Action.MANAGE_CAMERAS: _ADMINS,
     }
 )
 
@@ -108,6 +113,8 @@ NOTICE_PERMISSION: Mapping[NoticeType, Action] = MappingProxyType(
         NoticeType.ESCALATED: Action.VIEW_DELIVERIES,
         NoticeType.DEVICE_TROUBLE: Action.VIEW_DEVICE_TROUBLE,
         NoticeType.DEVICE_RECOVERED: Action.VIEW_DEVICE_TROUBLE,
+        NoticeType.CAMERA_OFFLINE: Action.VIEW_CAMERA,
+        NoticeType.CAMERA_ONLINE: Action.VIEW_CAMERA,
     }
 )
 

@@ -3,6 +3,7 @@
 
 import { Alarm } from "./alarm.js";
 import { Api, ApiError } from "./api.js";
+import { CameraPanel } from "./cameras.js";
 import { FloorPlan } from "./floorplan.js";
 import { CAMPUS_KINDS, age, isOpen, kindLabel } from "./format.js";
 import { LiveStream } from "./stream.js";
@@ -24,6 +25,7 @@ const state = {
 window.alertdConsole = state; // for people debugging a console, and the browser tests
 
 const plan = new FloorPlan($("plan"));
+const cameras = new CameraPanel(api, $("cameras"));
 const alarm = new Alarm({
   overlay: $("takeover"), list: $("takeover-list"), title: $("takeover-title"),
   seenButton: $("takeover-seen"),
@@ -113,6 +115,10 @@ function merge(alert) {
 }
 
 function onEvent(message) {
+  if (message.type === "CameraOffline" || message.type === "CameraOnline") {
+    cameras.health(message.data?.camera_id, message.type === "CameraOnline");
+    return;
+  }
   if (message.alert) {
     const isNew = !state.alerts.has(message.alert_id);
     merge(message.alert);
@@ -181,6 +187,7 @@ async function selectAlert(id) {
   if (place) { state.plan = { school: place.school, building: place.buildingId, floor: place.floorId }; fillPlanPickers(); }
   else if (alert) setPlan(alert.school_id);
   renderAll();
+  if (alert) cameras.show(alert.school_id, alert.room_id, place?.floorId);
   await refreshDetail();
 }
 
@@ -252,6 +259,10 @@ $("plan-building").addEventListener("change", (e) => {
   fillPlanPickers(); drawPlan();
 });
 $("plan-floor").addEventListener("change", (e) => { state.plan.floor = e.target.value; drawPlan(); });
+$("plan").addEventListener("click", (event) => {
+  const icon = event.target.closest?.(".camera[data-camera-id]");
+  if (icon) cameras.focus(icon.dataset.cameraId);
+});
 $("zoom-in").addEventListener("click", () => plan.zoom(1.25));
 $("zoom-out").addEventListener("click", () => plan.zoom(0.8));
 $("zoom-reset").addEventListener("click", () => plan.reset());

@@ -100,7 +100,7 @@ export class FloorPlan {
     const covered = camera.room_ids.map((id) => floor.rooms.find((r) => r.id === id)?.name ?? id);
     const group = svg("g", { class: "camera", "data-camera-id": camera.id, transform: `translate(${x.toFixed(2)},${y.toFixed(2)})` });
     const title = svg("title");
-    title.textContent = `Camera: ${camera.name}; covers ${covered.join(", ") || "no room"} (video comes with the cameras work)`;
+    title.textContent = `Camera: ${camera.name}; covers ${covered.join(", ") || "no room"}`;
     group.append(title, svg("rect", { x: -1.4, y: -0.9, width: 2.2, height: 1.8, rx: 0.3 }),
       svg("path", { d: "M0.8,-0.5 L1.6,-1 L1.6,1 L0.8,0.5 Z" }), svg("circle", { cx: -0.3, cy: 0, r: 0.45 }));
     return group;

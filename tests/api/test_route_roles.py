@@ -101,6 +101,16 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET", "/v1/push/key"):                        (A, 200, 200, 200, 200, 200, 200),
     ("PUT", "/v1/push/subscriptions/{device_id}"):  (A, 200, 200, 200, 200, 200, 200),
     ("DELETE", "/v1/push/subscriptions/{device_id}"): (A, 404, 404, 404, 404, 404, 404),
+    # Cameras: anyone lists them; admins register sources; SROs and dispatchers watch.
+    # WHEP takes a view token, never a sign-in (401 with one); its sessions are
+    # capabilities (an unknown one: 404 for all).
+    ("GET", "/v1/cameras"):                         (A, 200, 200, 200, 200, 200, 200),
+    ("PUT", "/v1/cameras/{camera_id}/source"):      (A, 403, 403, 403, 403, 200, 200),
+    ("DELETE", "/v1/cameras/{camera_id}/source"):   (A, 403, 403, 403, 403, 204, 204),
+    ("POST", "/v1/cameras/{camera_id}/view-token"): (A, 403, 200, 200, 403, 403, 403),
+    ("POST", "/v1/cameras/{camera_id}/whep"):       (401,) * 7,
+    ("DELETE", "/v1/cameras/{camera_id}/whep/{session_id}"): (404,) * 7,
+    ("PATCH", "/v1/cameras/{camera_id}/whep/{session_id}"):  (404,) * 7,
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }
@@ -334,6 +344,49 @@ async def _unsubscribe(_admin: httpx.AsyncClient) -> Request:
 @setup("GET", "/v1/auth/oidc/{district_id}/login")
 async def _oidc_login(_admin: httpx.AsyncClient) -> Request:
     return f"/v1/auth/oidc/{DISTRICT}/login", {"follow_redirects": False}
+
+
+CAMERA = "lincoln-hs-a-1-cam-1"
+
+
+@setup("GET", "/v1/cameras")
+async def _cameras(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/cameras", {"params": {"school_id": LINCOLN}}
+
+
+@setup("PUT", "/v1/cameras/{camera_id}/source")
+async def _put_source(_admin: httpx.AsyncClient) -> Request:
+    return f"/v1/cameras/{CAMERA}/source", {"json": {"url": "test-pattern:"}}
+
+
+@setup("DELETE", "/v1/cameras/{camera_id}/source")
+async def _delete_source(admin: httpx.AsyncClient) -> Request:
+    answer = await admin.put(f"/v1/cameras/{CAMERA}/source", json={"url": "test-pattern:"})
+    assert answer.status_code == 200, answer.text
+    return f"/v1/cameras/{CAMERA}/source", {}
+
+
+@setup("POST", "/v1/cameras/{camera_id}/view-token")
+async def _view_token(_admin: httpx.AsyncClient) -> Request:
+    return f"/v1/cameras/{CAMERA}/view-token", {}
+
+
+@setup("POST", "/v1/cameras/{camera_id}/whep")
+async def _whep(_admin: httpx.AsyncClient) -> Request:
+    headers = {"Content-Type": "application/sdp"}
+    return f"/v1/cameras/{CAMERA}/whep", {"content": "v=0\r\n", "headers": headers}
+
+
+@setup("DELETE", "/v1/cameras/{camera_id}/whep/{session_id}")
+async def _whep_delete(_admin: httpx.AsyncClient) -> Request:
+    return f"/v1/cameras/{CAMERA}/whep/no-such-session", {}
+
+
+@setup("PATCH", "/v1/cameras/{camera_id}/whep/{session_id}")
+async def _whep_patch(_admin: httpx.AsyncClient) -> Request:
+    headers = {"Content-Type": "application/trickle-ice-sdpfrag"}
+    body = "a=mid:0\r\na=candidate:1 1 udp 2130706431 192.0.2.1 9 typ host\r\n"
+    return f"/v1/cameras/{CAMERA}/whep/no-such-session", {"content": body, "headers": headers}
 
 
 def plain(method: str, path: str) -> Setup:

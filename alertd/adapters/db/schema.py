@@ -374,3 +374,18 @@ push_subscriptions = sa.Table(
     sa.Column("auth", sa.String(64), nullable=False),
     sa.Column("created_at", Moment, nullable=False),
 )
+
+# A camera's video source (cameras work). The camera itself is placed by the site document;
+# this row says where its video comes from. `credentials` is sealed (adapters/auth/secretbox)
+# and never leaves the server.
+camera_sources = sa.Table(
+    "camera_sources",
+    metadata,
+    sa.Column("camera_id", sa.String(64), primary_key=True),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("credentials", sa.Text),
+    sa.Column("updated_at", Moment, nullable=False),
+    sa.Index("ix_camera_sources_school", "school_id"),
+)

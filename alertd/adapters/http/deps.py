@@ -19,6 +19,7 @@ from alertd.adapters.metrics import Metrics
 from alertd.adapters.twilio.signature import WebhookVerifier
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
+from alertd.app.cameras import CameraService
 from alertd.app.devices import DeviceService
 from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
@@ -62,6 +63,7 @@ class HttpContext:
     audit: AuditService
     sso: SsoService
     twilio: TwilioHooks
+    cameras: CameraService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.

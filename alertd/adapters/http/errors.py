@@ -17,6 +17,7 @@ from alertd.core.errors import (
     Forbidden,
     IdempotencyConflict,
     IllegalTransition,
+    Malformed,
     NotFound,
     TooManyAttempts,
     Unauthenticated,
@@ -25,6 +26,7 @@ from alertd.core.errors import (
 
 _STATUS: dict[type[AlertdError], int] = {
     ValidationFailed: 422,
+    Malformed: 400,
     NotFound: 404,
     IllegalTransition: 409,
     IdempotencyConflict: 422,
