@@ -35,6 +35,13 @@ FEWER_EXAMPLES = {"POST /v1/sites": 3}
 # Operations that would end the fuzzer's own session (every later request would then be a
 # bare 401 and test nothing): last, after everything else.
 LAST = ("POST /v1/auth/sign-out-everywhere",)
+
+
+# Bodies that are not JSON: an IMDF archive (application/zip) and a WHEP offer
+# (application/sdp). Schemathesis sends what it generates as raw bytes or text.
+@schemathesis.serializer("application/zip", "application/sdp")
+def _raw_body(_ctx: object, value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 CASES_RUN: list[str] = []
 
 
