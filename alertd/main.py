@@ -42,6 +42,7 @@ from alertd.adapters.http import (
     devices,
     ops,
     push,
+    roll,
     schools,
     twilio,
     users,
@@ -83,6 +84,7 @@ from alertd.app.supervision import SupervisionService
 from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+from alertd.wiring.roll import wire_roll
 
 logger = logging.getLogger(__name__)
 
@@ -324,6 +326,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+    rolls = wire_roll(
+        db,
+        settings,
+        store=store,
+        instance=instance,
+        bus=bus,
+        clock=clock,
+        on_effects_queued=worker.wake,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -346,6 +357,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             *background,
             worker,
             escalation_worker,
+            rolls.worker,
             checkpointer,
         ]
         for loop in loops:
@@ -394,6 +406,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         cameras=camera_views,
+        roll=rolls.service,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -404,6 +417,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.encoded_events = stream.EncodedEvents()
     app.state.database = db  # for tests and tools that inspect the database itself
     app.state.escalation = escalation  # tests drive it on a fake clock
+    app.state.roll = rolls.service  # and the roll's reminder round
     install_error_handlers(app)
     routers = (
         auth.router,
@@ -415,6 +429,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         twilio.router,
         push.router,
         cameras.router,
+        roll.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

@@ -58,6 +58,8 @@ class Action(StrEnum):
     CONFIGURE_SIGN_IN = "configure_sign_in"  # a district's single sign-on
     VIEW_CAMERA = "view_camera"  # live video of a school's cameras
     MANAGE_CAMERAS = "manage_cameras"  # register a camera's source (URL, credentials)
+    REPORT_ROLL = "report_roll"  # a room's (or group's) accountability report
+    VIEW_ROLL = "view_roll"  # which rooms reported what, and which have not
 
 
 _R = Role
@@ -102,6 +104,11 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         # Live video is for the people who go in: a school's SROs and its dispatchers.
         Action.VIEW_CAMERA: frozenset({_R.SRO, _R.DISPATCHER}),
         Action.MANAGE_CAMERAS: _ADMINS,
+        # The roll is reported by the people in the building with the students: staff (a
+        # teacher for a room or a group), SROs, drill coordinators and admins. Dispatchers
+        # and devices read it but report nothing (a wall button cannot count heads).
+        Action.REPORT_ROLL: frozenset({_R.STAFF, _R.SRO, _R.DRILL_COORDINATOR, *_ADMINS}),
+        Action.VIEW_ROLL: _EVERYONE,
     }
 )
 

@@ -24,6 +24,7 @@ from alertd.app.devices import DeviceService
 from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
+from alertd.app.roll import RollService
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
@@ -65,6 +66,7 @@ class HttpContext:
     twilio: TwilioHooks
     cameras: CameraService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
+    roll: RollService | None = None  # room accountability (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
