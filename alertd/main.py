@@ -40,8 +40,10 @@ from alertd.adapters.http import (
     auth,
     cameras,
     devices,
+    drills,
     ops,
     push,
+    reports,
     schools,
     twilio,
     users,
@@ -83,6 +85,7 @@ from alertd.app.supervision import SupervisionService
 from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+from alertd.wiring.drills import drill_services
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +326,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+    drilling = drill_services(db, settings, store=store, alerts=service, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -393,6 +397,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         cameras=camera_views,
+        drills=drilling.drills,
+        reports=drilling.reports,
+        compliance=drilling.compliance,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -414,6 +421,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         twilio.router,
         push.router,
         cameras.router,
+        drills.router,
+        reports.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

@@ -1,0 +1,1 @@
+"""Wiring helpers that `alertd.main.create_app` calls, one area each."""
