@@ -348,6 +348,7 @@ def drill_plan_to_dict(plan: DrillPlan) -> Json:
         "updated_at": iso(plan.updated_at),
         "started_at": iso(plan.started_at) if plan.started_at else None,
         "ended_at": iso(plan.ended_at) if plan.ended_at else None,
+        "held": plan.held,
     }
 
 
@@ -373,4 +374,5 @@ def drill_plan_from_dict(data: Json) -> DrillPlan:
         alert_id=data["alert_id"],
         started_at=moment("started_at"),
         ended_at=moment("ended_at"),
+        held=data.get("held"),
     )

@@ -73,7 +73,7 @@ class ComplianceService:
                 limit=MAX_DRILLS_PER_TERM,
             )
         )
-        plans = await self._drills.drill_plans(
+        scheduled = await self._drills.drill_plans(
             PlanFilter(
                 school_ids=frozenset({school_id}),
                 scheduled_after=start,
@@ -81,6 +81,9 @@ class ComplianceService:
                 states=frozenset({DrillState.SCHEDULED}),
             )
         )
+        linked = frozenset(a.drill_link.plan_id for a in alerts if a.drill_link is not None)
+        ran = await self._drills.drill_plans(PlanFilter(ids=linked)) if linked else []
+        plans = [*scheduled, *ran]
         return assess(
             school_id=school_id, rule=self._rule, term=chosen, tz=tz, alerts=alerts, plans=plans
         )

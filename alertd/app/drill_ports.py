@@ -17,12 +17,14 @@ from alertd.core.drill import DrillPlan, DrillState
 
 @dataclass(frozen=True, slots=True)
 class PlanFilter:
-    """Plans of these schools (None: all), scheduled in [after, before), in these states."""
+    """Plans of these schools (None: all), scheduled in [after, before), in these states,
+    with these ids (each None: any)."""
 
     school_ids: frozenset[str] | None = None
     scheduled_after: datetime | None = None
     scheduled_before: datetime | None = None
     states: frozenset[DrillState] | None = None
+    ids: frozenset[str] | None = None
     limit: int = 500
 
 

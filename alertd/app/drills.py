@@ -70,6 +70,7 @@ class DrillService:
                 scheduled_after=query.scheduled_after,
                 scheduled_before=query.scheduled_before,
                 states=query.states,
+                ids=query.ids,
                 limit=query.limit,
             )
         )

@@ -4,8 +4,10 @@ Requirements are data (`StateRule`), loaded from a configurable file (the packag
 are in `alertd/adapters/compliance/requirements.toml`): they are examples to adapt, not
 legal advice. Pure: the app passes the school's drill alerts, its plans and its time zone.
 
-A drill counts once it ended with an all clear or was resolved; a cancelled drill does not
-count, nor one still running. A requirement names a kind and, for shelter drills, may name
+A drill counts once it took place: its plan ended with the drill held (`DrillPlan.held`),
+or, for a drill alert raised without a plan (or whose plan still runs), once the alert ended
+with an all clear or was resolved. A drill called off (cancelled) does not count, nor one
+still running. A requirement names a kind and, for shelter drills, may name
 a hazard (a tornado drill is a shelter drill for a tornado).
 """
 
@@ -156,8 +158,17 @@ def assess(
     plans: Sequence[DrillPlan],
 ) -> Compliance:
     """Count the school's drills of the term against the rule. `alerts` may hold anything:
-    only this school's drill alerts raised within the term are looked at."""
+    only this school's drill alerts raised within the term are looked at. `plans`: those
+    the alerts were raised from, and those scheduled within the term."""
     start, after = term.bounds(tz)
+    by_id = {p.id: p for p in plans}
+
+    def took_place(alert: Alert) -> bool:
+        plan = by_id.get(alert.drill_link.plan_id) if alert.drill_link else None
+        if plan is not None and plan.state is DrillState.ENDED:
+            return bool(plan.held)
+        return alert.state in _COMPLETED
+
     records = tuple(
         sorted(
             (
@@ -167,7 +178,7 @@ def assess(
                     hazard=a.hazard,
                     raised_at=a.raised_at,
                     state=a.state,
-                    counted=a.state in _COMPLETED,
+                    counted=took_place(a),
                 )
                 for a in alerts
                 if a.drill and a.school_id == school_id and start <= a.raised_at < after

@@ -19,9 +19,10 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from alertd.core.actor import Actor
-from alertd.core.alert import Alert
+from alertd.core.alert import Alert, AlertState
 from alertd.core.command import (
     AlertCommand,
+    Cancel,
     GiveAllClear,
     RaiseAlert,
     Resolve,
@@ -117,6 +118,7 @@ class DrillPlan:
     alert_id: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    held: bool | None = None  # once ended: did the drill take place (see `end`)
 
     @property
     def link(self) -> DrillLink:
@@ -189,10 +191,20 @@ def end(
     plan: DrillPlan, alert: Alert | None, *, now: datetime
 ) -> tuple[DrillPlan, AlertCommand | None]:
     """End the drill: the plan ended, and the command that closes its alert (None when the
-    alert is closed already): the all clear for a campus-wide kind, resolve for a room."""
+    alert is closed already): the all clear for a campus-wide kind, resolve for a room, or,
+    while nobody has acknowledged it yet (the lifecycle allows nothing else), a cancel.
+
+    `held` records whether the drill took place (it counts towards compliance): yes when
+    the coordinator ends it or it ended with an all clear or resolve, no when its alert was
+    cancelled (a drill called off).
+    """
     ended = replace(_move(plan, DrillAction.END, now), ended_at=now)
     if alert is None or not alert.state.is_open:
-        return ended, None
+        held = alert is not None and alert.state in (AlertState.ALL_CLEAR, AlertState.RESOLVED)
+        return replace(ended, held=held), None
+    ended = replace(ended, held=True)
+    if alert.state is AlertState.RAISED:
+        return ended, Cancel(reason="drill ended by its coordinator before anyone acknowledged")
     note = "drill ended by its coordinator"
     if policy_of(alert.kind).scope is Scope.CAMPUS:
         return ended, GiveAllClear(note=note)

@@ -83,6 +83,8 @@ class SqlDrillStore:
             select = select.where(_c.scheduled_for >= codec.utc(query.scheduled_after))
         if query.scheduled_before is not None:
             select = select.where(_c.scheduled_for < codec.utc(query.scheduled_before))
+        if query.ids is not None:
+            select = select.where(_c.id.in_(sorted(query.ids)))
         if query.states is not None:
             select = select.where(_c.state.in_(sorted(s.value for s in query.states)))
         return await self._db.read(

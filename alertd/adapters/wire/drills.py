@@ -61,6 +61,9 @@ class DrillPlanOut(_Out):
     updated_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    held: bool | None = Field(
+        description="once ended: whether the drill took place (counts for compliance)"
+    )
 
 
 class DrillPlanList(_Out):
