@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from alertd.core.alert import ResponderStatus
@@ -66,6 +67,9 @@ class RaiseAlert:
     hazard: Hazard | None = None
     source: AlertSource | None = None  # None: "api"; a device's is set from its kind
     drill_link: DrillLink | None = None  # set by a drill plan's start, never by clients
+    # When a device signed the press (its clock): a press a bridge kept through an outage
+    # arrives late, and dispatch must see how late.
+    pressed_at: datetime | None = None
 
     def normalize(self) -> RaiseAlert:
         destination, hazard = check_kind_details(
@@ -83,6 +87,7 @@ class RaiseAlert:
             hazard=hazard,
             source=self.source,
             drill_link=self.drill_link,
+            pressed_at=self.pressed_at,
         )
 
 
