@@ -10,7 +10,7 @@ import pytest
 
 from alertd.core.actor import Actor
 from alertd.core.alert import AlertState
-from alertd.core.command import GiveAllClear, RaiseAlert, Resolve, Upgrade
+from alertd.core.command import Cancel, GiveAllClear, RaiseAlert, Resolve, Upgrade
 from alertd.core.drill import (
     TRANSITIONS,
     DrillAction,
@@ -84,17 +84,25 @@ def test_start_raises_a_drill_linked_to_its_plan_and_end_gives_the_all_clear() -
         command.normalize(), alert_id="alert-1", actor=COORDINATOR, now=NOW, audience=AUDIENCE
     )
     assert decision.alert.drill and decision.alert.drill_link == command.drill_link
-    ended, closing = end(started, decision.alert, now=NOW + timedelta(minutes=5))
+    acknowledged = replace(decision.alert, state=AlertState.ACKNOWLEDGED)
+    ended, closing = end(started, acknowledged, now=NOW + timedelta(minutes=5))
     assert ended.state is DrillState.ENDED and ended.ended_at == NOW + timedelta(minutes=5)
+    assert ended.held is True
     assert isinstance(closing, GiveAllClear)  # lockdown is campus-wide
+    # Nobody acknowledged it: the lifecycle allows only a cancel, and the drill was held.
+    unanswered, cancel_it = end(started, decision.alert, now=NOW)
+    assert isinstance(cancel_it, Cancel) and unanswered.held is True
     room_plan = _plan(kind=AlertKind.MEDICAL, room_id="room-1")
     room_started, room_command = start(room_plan, alert_id="alert-2", now=NOW)
     room_alert = raise_alert(
         room_command.normalize(), alert_id="alert-2", actor=COORDINATOR, now=NOW, audience=AUDIENCE
     ).alert
+    room_alert = replace(room_alert, state=AlertState.RESPONDING)
     assert isinstance(end(room_started, room_alert, now=NOW)[1], Resolve)
     closed = replace(decision.alert, state=AlertState.ALL_CLEAR)
-    assert end(started, closed, now=NOW)[1] is None  # already closed: nothing to close
+    assert end(started, closed, now=NOW) == (replace(ended, ended_at=NOW, updated_at=NOW), None)
+    called_off = replace(decision.alert, state=AlertState.CANCELLED)
+    assert end(started, called_off, now=NOW)[0].held is False  # did not take place
 
 
 def test_a_plan_moves_only_as_the_table_says() -> None:
