@@ -1,0 +1,125 @@
+"""Drills in a real browser: the console marks a real alert during a drill as REAL and links
+to the after-action report; the report renders with its charts (and a screenshot of it goes
+to docs/screenshots); the drills page shows the compliance counts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_harness import Api, ServedAlertd, run_axe
+from console_pages import TIMEOUT_MS, ConsolePage
+from playwright.sync_api import BrowserContext, expect
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOMS = ("lincoln-hs-a-109", "lincoln-hs-a-111", "lincoln-hs-a-104")
+
+
+def _ok(api: Api, method: str, path: str, **kw: Any) -> Any:
+    answer = api.http.request(method, path, **kw)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+def _start_drill(api: Api, **body: Any) -> dict[str, Any]:
+    when = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    plan = _ok(
+        api,
+        "POST",
+        "/v1/drills",
+        json={"kind": "lockdown", "school_id": "lincoln-hs", "scheduled_for": when} | body,
+    )
+    started: dict[str, Any] = _ok(api, "POST", f"/v1/drills/{plan['id']}/start")
+    return started
+
+
+def test_a_real_alert_during_a_drill_stands_out_as_real(
+    console: Callable[..., ConsolePage], api: Api
+) -> None:
+    drill = _start_drill(api)
+    dispatcher = console("dispatcher")
+    dispatcher.wait_for_alert(drill["alert_id"])
+    real = api.raise_alert(kind="medical", room_id=ROOMS[0])  # during the drill
+    dispatcher.wait_for_alert(real["id"])
+    dispatcher.confirm_seen()
+    expect(dispatcher.row(real["id"]).locator(".badge.real")).to_have_text("REAL")
+    expect(dispatcher.row(drill["alert_id"]).locator(".badge.drill")).to_have_text("DRILL")
+    expect(dispatcher.row(drill["alert_id"]).locator(".badge.real")).to_have_count(0)
+    dispatcher.open(real["id"])
+    expect(dispatcher.page.locator("[data-real-banner]")).to_be_visible()
+    dispatcher.open(drill["alert_id"])
+    expect(dispatcher.page.locator("[data-drill-banner]")).to_be_visible()
+    expect(dispatcher.page.locator("[data-real-banner]")).to_have_count(0)
+    link = dispatcher.page.locator("a[data-report='html']")
+    expect(link).to_have_attribute("href", f"/v1/alerts/{drill['alert_id']}/report?format=html")
+
+
+def _signed_in(new_context: Callable[..., BrowserContext], alertd: ServedAlertd, role: str) -> Any:
+    context = new_context(width=900, height=1000)
+    answer = context.request.post(
+        f"{alertd.url}/v1/auth/session",
+        data={"username": f"{role}@demo.alertd", "password": "demo"},
+    )
+    assert answer.ok, answer.text()
+    return context.new_page()
+
+
+def test_the_report_renders_with_its_charts(
+    new_context: Callable[..., BrowserContext], alertd: ServedAlertd, api: Api
+) -> None:
+    drill = _start_drill(api, test_contacts=["lincoln-hs-sro-1"])
+    sro = Api(alertd.url, "sro")
+    alert_path = f"/v1/alerts/{drill['alert_id']}"
+    _ok(sro, "POST", f"{alert_path}/acknowledge")
+    _ok(sro, "POST", f"{alert_path}/status", json={"status": "on_scene"})
+    _ok(api, "POST", f"{alert_path}/notes", json={"text": "Rooms 109 and 111 slow to lock"})
+    _ok(api, "POST", f"/v1/drills/{drill['id']}/end")
+
+    page = _signed_in(new_context, alertd, "drill_coordinator")
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
+    page.goto(f"{alertd.url}{alert_path}/report?format=html")
+    expect(page.locator("h1")).to_contain_text("After-action report: LOCKDOWN")
+    expect(page.locator(".banner.drill")).to_have_text("DRILL")
+    timeline = page.locator("svg.timeline")
+    roll = page.locator("svg.roll")
+    expect(timeline).to_be_visible()
+    expect(roll).to_be_visible()
+    events = len(api.get(alert_path)["timeline"])
+    expect(timeline.locator("circle.event")).to_have_count(events)
+    expect(roll.locator("polyline.accounted")).to_have_count(1)
+    for chart in (timeline, roll):
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 500 and box["height"] > 100
+    # The stylesheet applied (allowed by its hash): the banner has its colour.
+    colour = page.evaluate("getComputedStyle(document.querySelector('.banner')).backgroundColor")
+    assert colour == "rgb(75, 42, 155)", colour
+    assert refused == []
+    assert run_axe(page, view="report") == []
+    SCREENSHOT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT / "after_action_report.png"), full_page=True)
+
+
+def test_the_drills_page_shows_compliance_and_runs_plans(
+    new_context: Callable[..., BrowserContext], alertd: ServedAlertd, api: Api
+) -> None:
+    drill = _start_drill(api)
+    _ok(api, "POST", f"/v1/alerts/{drill['alert_id']}/acknowledge")
+    _ok(api, "POST", f"/v1/drills/{drill['id']}/end")
+    page = _signed_in(new_context, alertd, "drill_coordinator")
+    page.goto(f"{alertd.url}/console/drills.html")
+    expect(page.locator("body[data-ready='true']")).to_be_attached(timeout=TIMEOUT_MS)
+    lockdown = page.locator("#requirements tr[data-kind='lockdown']")
+    expect(lockdown.locator("[data-done]")).to_have_text("1")
+    expect(page.locator("#export")).to_have_attribute("href", re.compile(r"format=csv"))
+    expect(page.locator("#disclaimer")).to_contain_text("not legal advice")
+    expect(page.locator(f"#plans tr[data-plan='{drill['id']}']")).to_have_attribute(
+        "data-state", "ended"
+    )
+    assert run_axe(page, view="drills") == []
