@@ -44,6 +44,7 @@ from alertd.adapters.http import (
     ops,
     push,
     reports,
+    roll,
     schools,
     twilio,
     users,
@@ -86,6 +87,7 @@ from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
 from alertd.wiring.drills import drill_services
+from alertd.wiring.roll import wire_roll
 
 logger = logging.getLogger(__name__)
 
@@ -328,6 +330,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
     drilling = drill_services(db, settings, store=store, alerts=service, clock=clock)
+    rolls = wire_roll(
+        db,
+        settings,
+        store=store,
+        instance=instance,
+        bus=bus,
+        clock=clock,
+        on_effects_queued=worker.wake,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -350,6 +361,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             *background,
             worker,
             escalation_worker,
+            rolls.worker,
             checkpointer,
         ]
         for loop in loops:
@@ -401,6 +413,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         drills=drilling.drills,
         reports=drilling.reports,
         compliance=drilling.compliance,
+        roll=rolls.service,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -411,6 +424,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.encoded_events = stream.EncodedEvents()
     app.state.database = db  # for tests and tools that inspect the database itself
     app.state.escalation = escalation  # tests drive it on a fake clock
+    app.state.roll = rolls.service  # and the roll's reminder round
     install_error_handlers(app)
     routers = (
         auth.router,
@@ -424,6 +438,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         cameras.router,
         drills.router,
         reports.router,
+        roll.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

@@ -27,6 +27,7 @@ from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
 from alertd.app.reports import ReportService
+from alertd.app.roll import RollService
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
@@ -71,6 +72,7 @@ class HttpContext:
     reports: ReportService
     compliance: ComplianceService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
+    roll: RollService | None = None  # room accountability (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
