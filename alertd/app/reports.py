@@ -8,7 +8,8 @@ from alertd.app.service import require
 from alertd.core.alert import AlertEvent
 from alertd.core.errors import NotFound
 from alertd.core.permission import Action, Principal, authorize
-from alertd.core.report import Report, build_report, expected_rooms
+from alertd.core.report import Report, build_report
+from alertd.core.roll import expected_rooms, keeps_roll
 
 
 class ReportService:
@@ -32,6 +33,7 @@ class ReportService:
             alert,
             events,
             deliveries,
-            expected_rooms(school) if school is not None else (),
+            # Only actions that keep a roll (lockdown, evacuate, shelter) expect rooms to report.
+            expected_rooms(school) if keeps_roll(alert.kind) else (),
             now=self._clock.now(),
         )

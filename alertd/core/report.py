@@ -2,97 +2,52 @@
 reached and which rooms never reported. Pure: events, deliveries and the school's expected
 rooms in, metrics out. Rendering (JSON, HTML with SVG charts, CSV) is in `adapters/report`.
 
-Room accountability is recorded as `RoomReported` events in the alert's log (data: room_id
-or group, status "secured" | "needs_help", students_present, and the names of the missing,
-injured and extra). A room counts as accounted for from its first report, whatever its
-status; a group's report (at an evacuation site, say) accounts for no room.
+Room accountability is the roll (`alertd.core.roll`): `RoomReported` events in the alert's
+log, and the rooms the school expects to hear from (`expected_rooms`). A room counts as
+accounted for from its first report, whatever its status; a group's report (at an
+evacuation site, say) accounts for no room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from alertd.core.alert import Alert, AlertEvent, EventType, ResponderStatus
 from alertd.core.delivery import Channel, Delivery, DeliveryState
-from alertd.core.site import RoomType, School
+from alertd.core.roll import (
+    ExpectedRoom,
+    RollEntry,
+    RollStatus,
+    entry_from_event,
+    fold_roll,
+)
 
-ROOM_REPORTED = "RoomReported"  # the roll's event type (alertd.core.alert.EventType)
-NEEDS_HELP = "needs_help"
 SRO_ROLE = "sro"
-# Rooms where people are during a school day: the ones a roll expects to hear from.
-ROLL_ROOM_TYPES = frozenset(RoomType) - {
-    RoomType.CORRIDOR,
-    RoomType.STAIRWELL,
-    RoomType.RESTROOM,
-    RoomType.STORAGE,
-}
 _CLOSING = frozenset(
     {EventType.ALERT_RESOLVED, EventType.ALERT_CANCELLED, EventType.ALL_CLEAR_GIVEN}
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExpectedRoom:
-    id: str
-    label: str  # "101 Biology Lab"
+def room_label(room: ExpectedRoom) -> str:
+    """ "Room 109 – English", or "103 Main Office" when the name lacks the number."""
+    return room.name if room.number in room.name else f"{room.number} {room.name}"
 
 
-def expected_rooms(school: School) -> tuple[ExpectedRoom, ...]:
-    """The rooms of the school a roll expects a report from, in building and floor order."""
-    return tuple(
-        ExpectedRoom(
-            room.id, room.name if room.number in room.name else f"{room.number} {room.name}"
-        )
-        for _, _, room in school.places()
-        if room.type in ROLL_ROOM_TYPES
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class RoomReport:
-    """One report of the roll, as the report needs it (names are counted, never shown)."""
-
-    at: datetime
-    room_id: str | None
-    group: str | None
-    status: str
-    reported_by: str
-    students_present: int | None = None
-    missing: int = 0
-    injured: int = 0
-    extra: int = 0
-
-
-def _count(data: Mapping[str, Any], key: str) -> int:
-    names = data.get(key)
-    return len(names) if isinstance(names, list | tuple) else 0
-
-
-def room_reports_in(events: Iterable[AlertEvent]) -> list[RoomReport]:
-    """The roll's reports among an alert's events, oldest first."""
-    reports = []
-    for event in events:
-        if event.type.value != ROOM_REPORTED:
-            continue
-        data = event.data
-        present = data.get("students_present")
-        reports.append(
-            RoomReport(
-                at=event.at,
-                room_id=data.get("room_id"),
-                group=data.get("group"),
-                status=str(data.get("status", "")),
-                reported_by=event.actor.name,
-                students_present=present if isinstance(present, int) else None,
-                missing=_count(data, "missing"),
-                injured=_count(data, "injured"),
-                extra=_count(data, "extra"),
-            )
-        )
-    return sorted(reports, key=lambda r: r.at)
+def room_reports_in(events: Iterable[AlertEvent]) -> list[RollEntry]:
+    """The reports of the alert's current roll (an upgrade to another action starts a new
+    one), oldest first. Names are kept here; the renderers show only their counts."""
+    events = list(events)
+    if not events:
+        return []
+    started = fold_roll(events[0].alert_id, events).started_at
+    return [
+        entry_from_event(e)
+        for e in events
+        if e.type is EventType.ROOM_REPORTED and (started is None or e.at >= started)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +103,7 @@ class Report:
     rooms_accounted: tuple[str, ...]  # ids, in the order they first reported
     rooms_never_reported: tuple[ExpectedRoom, ...]
     rooms_needing_help: tuple[ExpectedRoom, ...]
-    room_reports: tuple[RoomReport, ...]
+    room_reports: tuple[RollEntry, ...]
     timeline: tuple[TimelineEntry, ...]
     roll: tuple[RollPoint, ...]
     deliveries: tuple[DeliveryLine, ...]
@@ -173,7 +128,7 @@ def _summary(event: AlertEvent) -> str:
             return f"{event.actor.name} {str(data.get('status', '')).replace('_', ' ')}"
         case EventType.ALERT_UPGRADED:
             return f"upgraded from {data.get('from_kind')} to {data.get('to_kind')}"
-    if event.type.value == ROOM_REPORTED:
+    if event.type is EventType.ROOM_REPORTED:
         place = data.get("room_id") or data.get("group") or "?"
         return f"{place} reported {str(data.get('status', '')).replace('_', ' ')}"
     return _words(event.type.value)
@@ -235,12 +190,14 @@ def build_report(
     for report in reports:
         if report.room_id in by_id and report.room_id not in accounted:
             accounted.append(report.room_id)
-            roll.append(RollPoint(report.at - raised, len(accounted)))
+            roll.append(RollPoint(report.reported_at - raised, len(accounted)))
             if len(accounted) == len(by_id):
-                all_accounted = report.at - raised
-    latest: dict[str, RoomReport] = {r.room_id: r for r in reports if r.room_id in by_id}
+                all_accounted = report.reported_at - raised
+    latest = {r.room_id: r for r in reports if r.room_id is not None and r.room_id in by_id}
     needing_help = tuple(
-        room for room in expected if room.id in latest and latest[room.id].status == NEEDS_HELP
+        room
+        for room in expected
+        if room.id in latest and latest[room.id].status is RollStatus.NEEDS_HELP
     )
     timeline = tuple(
         TimelineEntry(

@@ -203,13 +203,29 @@ async def test_a_bad_plan_is_refused_naming_the_field(
 async def test_report_metrics_match_the_clock(d: Drills) -> None:
     started = await d.run(test_contacts=["lincoln-hs-sro-1"])
     alert_path = f"/v1/alerts/{started['alert_id']}"
+    rooms = (await d.ok("GET", f"{alert_path}/roll", role="sro"))["unreported"]
+    assert len(rooms) > 10
+
+    async def report(room: str, status: str = "secured") -> None:
+        body = {"room_id": room, "status": status, "students_present": 21}
+        await d.ok("POST", f"{alert_path}/roll", role="staff", json=body)
+
     d.clock.advance(42)
     await d.ok("POST", f"{alert_path}/acknowledge", role="dispatcher")
     d.clock.advance(38)
     await d.ok("POST", f"{alert_path}/status", role="dispatcher", json={"status": "on_scene"})
-    d.clock.advance(100)  # 180 s after the start
+    d.clock.advance(20)  # 100 s: the first room reports, one more every 2 s after it
+    for i, room in enumerate(rooms[:-1]):
+        await report(room, "needs_help" if i == 1 else "secured")
+        d.clock.advance(2)
+    d.clock.advance(180 - 100 - 2 * (len(rooms) - 1))  # 180 s after the start
     await d.ok("POST", f"{alert_path}/status", role="sro", json={"status": "on_scene"})
-    d.clock.advance(420)
+    report_before_the_last = await d.ok("GET", f"{alert_path}/report", role="sro")
+    assert report_before_the_last["metrics"]["all_rooms_accounted_seconds"] is None
+    assert [r["id"] for r in report_before_the_last["rooms_never_reported"]] == rooms[-1:]
+    d.clock.advance(60)
+    await report(rooms[-1])  # 240 s: every room accounted for
+    d.clock.advance(360)
     await d.ok("POST", f"/v1/drills/{started['id']}/end")
 
     report = await d.ok("GET", f"{alert_path}/report", role="sro")
@@ -217,8 +233,14 @@ async def test_report_metrics_match_the_clock(d: Drills) -> None:
     assert metrics["first_acknowledgement_seconds"] == 42
     assert metrics["first_acknowledged_by"] == "Dee Dispatch"
     assert metrics["sro_on_scene_seconds"] == 180
+    assert metrics["all_rooms_accounted_seconds"] == 240
+    assert metrics["rooms_expected"] == metrics["rooms_accounted"] == len(rooms)
+    assert report["rooms_never_reported"] == []
+    assert [r["id"] for r in report["rooms_needing_help"]] == [rooms[1]]
+    steps = report["rooms_accounted_over_time"]
+    assert steps[1] == {"offset_seconds": 100, "accounted": 1}
+    assert steps[-1] == {"offset_seconds": 240, "accounted": len(rooms)}
     assert report["duration_seconds"] == 600 and report["drill"] is True
-    assert metrics["rooms_expected"] == len(report["rooms_never_reported"]) > 0
     assert report["timeline"][0]["type"] == "AlertRaised"
     assert report["timeline"][-1]["type"] == "AllClearGiven"
     assert {x["recipient_id"] for x in report["deliveries"]} == {"lincoln-hs-sro-1"}

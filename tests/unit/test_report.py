@@ -18,15 +18,19 @@ from alertd.core.actor import Actor
 from alertd.core.alert import Alert, AlertEvent, AlertState, EventType, Responder, ResponderStatus
 from alertd.core.delivery import Channel, Delivery, DeliveryState
 from alertd.core.kind import AlertKind, Severity
-from alertd.core.report import ExpectedRoom, Report, build_report, room_reports_in
+from alertd.core.report import Report, build_report, room_reports_in
+from alertd.core.roll import ExpectedRoom
 
 T0 = datetime(2026, 9, 14, 9, 0, tzinfo=UTC)
 COORDINATOR = Actor("coord-1", "Dana Drill", role="drill_coordinator")
 DISPATCHER = Actor("disp-1", "Dee Dispatch", role="dispatcher")
 SRO = Actor("sro-1", "Officer Riley", role="sro")
 TEACHER = Actor("t-1", "Ms. Rivera", role="staff")
-ROOMS = (ExpectedRoom("r1", "101 Biology"), ExpectedRoom("r2", "102 Library"))
-ROOMS += (ExpectedRoom("r3", "103 Gym"),)
+ROOMS = (
+    ExpectedRoom("r1", "Biology", "101", "b", "f1"),
+    ExpectedRoom("r2", "Room 102 - Library", "102", "b", "f1"),
+    ExpectedRoom("r3", "Gym", "103", "b", "f1"),
+)
 ALERT = Alert(
     id="a-1",
     kind=AlertKind.LOCKDOWN,
@@ -51,18 +55,10 @@ def event(kind: str, seconds: float, actor: Actor, **data: Any) -> AlertEvent:
 
 
 def room_report(seconds: float, room: str | None, status: str = "secured", **data: Any) -> Any:
-    """A RoomReported event as the roll records it (built loosely: the type is the roll's)."""
-    base = event("AlertAcknowledged", seconds, TEACHER)
-    payload = {"room_id": room, "group": None, "status": status, "students_present": 24, **data}
-    return replace(base, type=_Type("RoomReported"), data=payload)
-
-
-class _Type(str):
-    """Stands in for the roll's EventType member until the roll is merged."""
-
-    @property
-    def value(self) -> str:
-        return str(self)
+    """A RoomReported event as the roll records it (`alertd.core.roll.report_data`)."""
+    payload = {"room_id": room, "group": None, "status": status, "students_present": 24}
+    payload |= {"missing": [], "injured": [], "extra": []} | data
+    return event("RoomReported", seconds, TEACHER, **payload)
 
 
 def delivery(name: str, state: DeliveryState, queued: float, settled: float, **kw: Any) -> Delivery:
@@ -148,7 +144,7 @@ def test_deliveries_per_recipient_with_their_times_and_failures() -> None:
 
 def test_the_roll_counts_names_and_never_carries_them() -> None:
     reports = room_reports_in(EVENTS)
-    assert [(r.room_id, r.group, r.injured) for r in reports[:3]] == [
+    assert [(r.room_id, r.group, len(r.injured)) for r in reports[:3]] == [
         ("r1", None, 0),
         (None, "Field B", 0),
         ("r2", None, 1),
@@ -162,6 +158,8 @@ def test_json_carries_the_metrics_in_seconds() -> None:
     assert data["metrics"]["sro_on_scene_seconds"] == 180
     assert data["metrics"]["rooms_accounted"] == 2 and data["metrics"]["rooms_expected"] == 3
     assert data["rooms_never_reported"] == [{"id": "r3", "label": "103 Gym"}]
+    assert data["rooms_needing_help"] == [{"id": "r2", "label": "Room 102 - Library"}]
+    assert data["room_reports"][2]["injured"] == 1
     assert data["drill"] is True
 
 

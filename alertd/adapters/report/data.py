@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from alertd.adapters import codec
-from alertd.core.report import Report
+from alertd.core.report import Report, room_label
 
 
 def seconds(span: timedelta | None) -> float | None:
@@ -32,21 +32,24 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "delivery_failures": len(report.delivery_failures),
         },
         "rooms_never_reported": [
-            {"id": r.id, "label": r.label} for r in report.rooms_never_reported
+            {"id": r.id, "label": room_label(r)} for r in report.rooms_never_reported
         ],
-        "rooms_needing_help": [{"id": r.id, "label": r.label} for r in report.rooms_needing_help],
+        "rooms_needing_help": [
+            {"id": r.id, "label": room_label(r)} for r in report.rooms_needing_help
+        ],
         "room_reports": [
             {
-                "at": codec.iso(r.at),
-                "offset_seconds": seconds(r.at - alert.raised_at),
+                "at": codec.iso(r.reported_at),
+                "offset_seconds": seconds(r.reported_at - alert.raised_at),
                 "room_id": r.room_id,
                 "group": r.group,
-                "status": r.status,
-                "reported_by": r.reported_by,
+                "status": r.status.value,
+                "reported_by": r.reported_by.name,
                 "students_present": r.students_present,
-                "missing": r.missing,
-                "injured": r.injured,
-                "extra": r.extra,
+                # counts only: the names stay in the roll (GET /v1/alerts/{id}/roll)
+                "missing": len(r.missing),
+                "injured": len(r.injured),
+                "extra": len(r.extra),
             }
             for r in report.room_reports
         ],

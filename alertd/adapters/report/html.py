@@ -11,7 +11,7 @@ from html import escape
 
 from alertd.adapters import codec
 from alertd.adapters.report.svg import roll_chart, timeline_chart
-from alertd.core.report import Report
+from alertd.core.report import Report, room_label
 
 STYLESHEET = """
 body { font: 15px/1.45 system-ui, sans-serif; color: #1b1b1b; margin: 2rem auto; max-width: 820px; }
@@ -77,7 +77,7 @@ def report_html(report: Report) -> str:
         ]
     )
     rooms = (
-        "<ul>" + "".join(f"<li>{escape(r.label)}</li>" for r in never) + "</ul>"
+        "<ul>" + "".join(f"<li>{escape(room_label(r))}</li>" for r in never) + "</ul>"
         if never
         else '<p class="muted">Every expected room reported.</p>'
     )

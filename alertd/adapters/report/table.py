@@ -11,7 +11,7 @@ import io
 
 from alertd.adapters import codec
 from alertd.adapters.report.data import seconds
-from alertd.core.report import Report
+from alertd.core.report import Report, room_label
 
 COLUMNS = ("section", "name", "value", "at", "offset_seconds", "detail")
 
@@ -63,11 +63,12 @@ def report_csv(report: Report) -> str:
         ("metric", "delivery_failures", len(report.delivery_failures), None, None, None),
     ]
     rows += [
-        ("room_never_reported", r.id, r.label, None, None, None)
+        ("room_never_reported", r.id, room_label(r), None, None, None)
         for r in report.rooms_never_reported
     ]
     rows += [
-        ("room_needs_help", r.id, r.label, None, None, None) for r in report.rooms_needing_help
+        ("room_needs_help", r.id, room_label(r), None, None, None)
+        for r in report.rooms_needing_help
     ]
     rows += [
         (
