@@ -168,6 +168,8 @@ def test_charts_are_well_formed_svg_with_a_dot_per_event_and_the_roll_steps() ->
     svg = "{http://www.w3.org/2000/svg}"
     timeline = ET.fromstring(timeline_chart(report))
     assert len(timeline.findall(f"{svg}circle")) == len(EVENTS)
+    rows = [t.text for t in timeline.findall(f"{svg}text") if t.text and "reports" in t.text]
+    assert rows == ["room reports (4)"]  # the roll's reports share one row
     roll = ET.fromstring(roll_chart(report))
     (line,) = roll.findall(f"{svg}polyline")
     heights = {float(p.split(",")[1]) for p in line.get("points", "").split()}
@@ -180,6 +182,7 @@ def test_html_shows_drill_metrics_charts_and_escapes_text() -> None:
     assert "DRILL" in page and page.count("<svg") == 2
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "42 s" in page and "3 min 00 s" in page  # first acknowledgement, SRO on scene
+    assert "+3:00" in page and "and 4 room reports" in page
     real = report_html(build_report(replace(ALERT, drill=False), EVENTS, [], ROOMS, now=at(900)))
     assert "banner real" in real
 

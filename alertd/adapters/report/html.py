@@ -11,6 +11,7 @@ from html import escape
 
 from alertd.adapters import codec
 from alertd.adapters.report.svg import roll_chart, timeline_chart
+from alertd.core.alert import EventType
 from alertd.core.report import Report, room_label
 
 STYLESHEET = """
@@ -27,6 +28,7 @@ th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #eee; 
 tr.failed td { color: #b3001b; font-weight: 600; }
 .chart { max-width: 100%; height: auto; border: 1px solid #eee; border-radius: 6px; }
 .muted { color: #666; }
+.rooms-never { columns: 3; padding-left: 1.2rem; }
 """
 STYLE_SOURCE = (
     "'sha256-" + base64.b64encode(hashlib.sha256(STYLESHEET.encode()).digest()).decode() + "'"
@@ -39,6 +41,12 @@ def _duration(span: timedelta | None) -> str:
     total = int(span.total_seconds())
     minutes, seconds = divmod(total, 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def _clock(span: timedelta) -> str:
+    """Minutes:seconds since the alert was raised: "+3:05"."""
+    minutes, seconds = divmod(max(int(span.total_seconds()), 0), 60)
+    return f"+{minutes}:{seconds:02d}"
 
 
 def _when(moment: datetime) -> str:
@@ -77,16 +85,22 @@ def report_html(report: Report) -> str:
         ]
     )
     rooms = (
-        "<ul>" + "".join(f"<li>{escape(room_label(r))}</li>" for r in never) + "</ul>"
+        '<ul class="rooms-never">'
+        + "".join(f"<li>{escape(room_label(r))}</li>" for r in never)
+        + "</ul>"
         if never
         else '<p class="muted">Every expected room reported.</p>'
     )
+    reports = sum(1 for e in report.timeline if e.type == EventType.ROOM_REPORTED.value)
     events = "".join(
-        f"<tr><td>+{_duration(e.offset)}</td><td>{escape(e.summary)}</td>"
+        f"<tr><td>{_clock(e.offset)}</td><td>{escape(e.summary)}</td>"
         f"<td>{escape(e.actor)} <span class=muted>({escape(e.actor_role)})</span></td>"
         f"<td>{escape(e.note or '')}</td></tr>"
         for e in report.timeline
+        if e.type != EventType.ROOM_REPORTED.value  # counted in the rooms chart
     )
+    if reports:
+        events += f'<tr><td></td><td colspan="3" class="muted">and {reports} room reports</td></tr>'
     deliveries = "".join(
         f'<tr class="{"failed" if d.failed else ""}"><td>{escape(d.recipient_name)}</td>'
         f"<td>{escape(d.channel.value)}</td><td>{escape(d.about)}</td>"

@@ -1,8 +1,9 @@
 """The report's charts as inline SVG, drawn on the server: no script, no chart library.
 
-`timeline_chart`: one row per event, a dot at its time on a shared axis (minutes since the
-alert was raised). `roll_chart`: the rooms accounted for over time, a step line up to the
-number of rooms expected. Both are pure functions of the report; every text is escaped.
+`timeline_chart`: one row per event (the roll's reports share one row), a dot at its time
+on a shared axis (minutes since the alert was raised). `roll_chart`: the rooms accounted
+for over time, a step line up to the number of rooms expected. Both are pure functions of
+the report; every text is escaped.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from html import escape
 
-from alertd.core.report import Report
+from alertd.core.alert import EventType
+from alertd.core.report import Report, TimelineEntry
 
 WIDTH = 760
 _LEFT = 250  # room for the event labels
@@ -58,28 +60,46 @@ def _axis(span: float, *, x0: int, x1: int, y: int) -> list[str]:
     return parts
 
 
+def _rows(report: Report) -> list[tuple[str, list[TimelineEntry]]]:
+    """One row per event, except the roll's reports: one row holds them all (there may be
+    hundreds; the rooms chart shows them as a count)."""
+    rows: list[tuple[str, list[TimelineEntry]]] = []
+    reports: list[TimelineEntry] = []
+    for entry in report.timeline:
+        if entry.type == EventType.ROOM_REPORTED.value:
+            if not reports:
+                rows.append(("", reports))
+            reports.append(entry)
+        else:
+            rows.append((entry.summary, [entry]))
+    return [(label or f"room reports ({len(reports)})", dots) for label, dots in rows]
+
+
 def timeline_chart(report: Report) -> str:
     span = _span(report)
-    rows = report.timeline
+    rows = _rows(report)
     height = _ROW * len(rows) + _AXIS + 10
     x0, x1 = _LEFT, WIDTH - _RIGHT
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline" role="img" '
         f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
-        f'aria-label="Timeline: {len(rows)} events over {_label(span)} minutes">'
+        f'aria-label="Timeline: {len(report.timeline)} events over {_label(span)} minutes">'
     ]
-    for i, entry in enumerate(rows):
+    for i, (label, entries) in enumerate(rows):
         y = 10 + i * _ROW + _ROW / 2
-        x = x0 + (x1 - x0) * max(entry.offset.total_seconds(), 0) / span
-        colour = _COLOURS.get(entry.type, "#555")
         parts.append(
             f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="#eee"/>'
             f'<text x="{x0 - 8}" y="{y + 4:.1f}" font-size="12" text-anchor="end" '
-            f'fill="#222">{escape(entry.summary[:40])}</text>'
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}" class="event">'
-            f"<title>{escape(_label(entry.offset.total_seconds()))} "
-            f"{escape(entry.summary)} ({escape(entry.actor)})</title></circle>"
+            f'fill="#222">{escape(label[:40])}</text>'
         )
+        for entry in entries:
+            x = x0 + (x1 - x0) * max(entry.offset.total_seconds(), 0) / span
+            colour = _COLOURS.get(entry.type, "#555")
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}" class="event">'
+                f"<title>{escape(_label(entry.offset.total_seconds()))} "
+                f"{escape(entry.summary)} ({escape(entry.actor)})</title></circle>"
+            )
     parts += _axis(span, x0=x0, x1=x1, y=10 + len(rows) * _ROW + 4)
     parts.append("</svg>")
     return "".join(parts)
