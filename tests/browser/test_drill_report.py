@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from app_pages import SroApp
 from browser_harness import Api, Offline, ServedAlertd, run_axe
 from console_pages import TIMEOUT_MS, ConsolePage
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -153,3 +154,14 @@ def test_the_drills_page_shows_compliance_and_runs_plans(
         "data-state", "ended"
     )
     assert run_axe(page, view="drills") == []
+
+
+def test_the_sro_app_marks_a_real_alert_during_a_drill_as_real(
+    new_context: Callable[..., BrowserContext], alertd: ServedAlertd, api: Api
+) -> None:
+    drill = _start_drill(api, kind="medical", room_id=ROOMS[1])
+    app = SroApp(new_context(width=360, height=640).new_page(), alertd.url).sign_in()
+    expect(app.alert(drill["alert_id"])).to_contain_text("DRILL:", timeout=TIMEOUT_MS)
+    real = api.raise_alert(kind="medical", room_id=ROOMS[2])
+    expect(app.alert(real["id"])).to_contain_text("REAL:", timeout=TIMEOUT_MS)
+    expect(app.alert(drill["alert_id"])).not_to_contain_text("REAL")
