@@ -195,3 +195,14 @@ def test_csv_has_a_row_per_metric_room_event_and_delivery() -> None:
     assert [r["name"] for r in rows if r["section"] == "room_never_reported"] == ["r3"]
     assert sum(r["section"] == "event" for r in rows) == len(EVENTS)
     assert sum(r["section"] == "delivery" for r in rows) == len(DELIVERIES)
+
+
+def test_an_upgrade_to_another_action_starts_a_new_roll() -> None:
+    upgraded = replace(
+        event("AlertUpgraded", 150, SRO, from_kind="lockdown", to_kind="evacuate"),
+        alert=replace(ALERT, kind=AlertKind.EVACUATE, destination="Field B"),
+    )
+    events = [*EVENTS[:6], upgraded, room_report(160, "r3")]  # r1 reported at 100, before
+    report = _report(events)
+    assert report.rooms_accounted == ("r3",)  # the lockdown's report says nothing of it
+    assert [r.id for r in report.rooms_never_reported] == ["r1", "r2"]
