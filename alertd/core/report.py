@@ -22,7 +22,7 @@ from alertd.core.roll import (
     RollEntry,
     RollStatus,
     entry_from_event,
-    fold_roll,
+    keeps_roll,
 )
 
 SRO_ROLE = "sro"
@@ -36,13 +36,28 @@ def room_label(room: ExpectedRoom) -> str:
     return room.name if room.number in room.name else f"{room.number} {room.name}"
 
 
+def roll_started_at(events: Iterable[AlertEvent]) -> datetime | None:
+    """When the alert's current roll began: its raise, or its latest upgrade to another
+    action that keeps a roll (the rule of `alertd.core.roll.fold_roll`, without folding
+    every entry: a report reads thousands of events)."""
+    started: datetime | None = None
+    kind = None
+    for event in events:
+        if event.type is EventType.ALERT_RAISED:
+            kind = event.alert.kind
+            started = event.at if keeps_roll(kind) else None
+        elif event.type is EventType.ALERT_UPGRADED and event.alert.kind is not kind:
+            kind = event.alert.kind
+            if keeps_roll(kind):
+                started = event.at
+    return started
+
+
 def room_reports_in(events: Iterable[AlertEvent]) -> list[RollEntry]:
     """The reports of the alert's current roll (an upgrade to another action starts a new
     one), oldest first. Names are kept here; the renderers show only their counts."""
     events = list(events)
-    if not events:
-        return []
-    started = fold_roll(events[0].alert_id, events).started_at
+    started = roll_started_at(events)
     return [
         entry_from_event(e)
         for e in events
@@ -184,12 +199,12 @@ def build_report(
     reports = room_reports_in(events)
 
     by_id = {room.id: room for room in expected}
-    accounted: list[str] = []
+    accounted: dict[str, None] = {}  # ordered, as they first reported
     roll = [RollPoint(timedelta(0), 0)]
     all_accounted: timedelta | None = None
     for report in reports:
         if report.room_id in by_id and report.room_id not in accounted:
-            accounted.append(report.room_id)
+            accounted[report.room_id] = None
             roll.append(RollPoint(report.reported_at - raised, len(accounted)))
             if len(accounted) == len(by_id):
                 all_accounted = report.reported_at - raised
