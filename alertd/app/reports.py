@@ -36,4 +36,5 @@ class ReportService:
             # Only actions that keep a roll (lockdown, evacuate, shelter) expect rooms to report.
             expected_rooms(school) if keeps_roll(alert.kind) else (),
             now=self._clock.now(),
+            school_name=school.name if school is not None else None,
         )

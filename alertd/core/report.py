@@ -122,6 +122,7 @@ class Report:
     timeline: tuple[TimelineEntry, ...]
     roll: tuple[RollPoint, ...]
     deliveries: tuple[DeliveryLine, ...]
+    school_name: str | None = None
 
     @property
     def delivery_failures(self) -> tuple[DeliveryLine, ...]:
@@ -188,6 +189,7 @@ def build_report(
     expected: Sequence[ExpectedRoom],
     *,
     now: datetime,
+    school_name: str | None = None,
 ) -> Report:
     """The report of `alert` from its events (oldest first), its delivery ledger and the
     rooms its school expects to report. `now` stands in for the end of an open alert."""
@@ -247,4 +249,5 @@ def build_report(
         timeline=timeline,
         roll=tuple(roll),
         deliveries=tuple(lines),
+        school_name=school_name,
     )

@@ -18,6 +18,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "alert": codec.alert_to_dict(alert),
         "drill": alert.drill,
+        "school_name": report.school_name,
         "generated_at": codec.iso(report.generated_at),
         "ended_at": codec.iso(report.ended_at) if report.ended_at else None,
         "duration_seconds": seconds(report.duration),

@@ -117,7 +117,7 @@ def report_html(report: Report) -> str:
 <body>
 <p>{banner}</p>
 <h1>After-action report: {escape(kind)}</h1>
-<p class="muted">School {escape(alert.school_id)}{room}.
+<p class="muted">{escape(report.school_name or alert.school_id)}{room}.
 Raised {_when(alert.raised_at)} by {escape(alert.raised_by.name)}; ended {ended};
 state {escape(alert.state.value.replace("_", " "))}. Generated {_when(report.generated_at)}.</p>
 <h2>Response times</h2>
