@@ -46,6 +46,7 @@ from alertd.adapters.http import (
     twilio,
     users,
 )
+from alertd.adapters.http import interop as interop_routes
 from alertd.adapters.http.deps import HttpContext, TwilioHooks
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
@@ -83,6 +84,7 @@ from alertd.app.supervision import SupervisionService
 from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+from alertd.wiring.interop import interop_service
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +325,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+    interop = interop_service(db, settings, store=store, alerts=service, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -393,6 +396,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         cameras=camera_views,
+        interop=interop,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -414,6 +418,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         twilio.router,
         push.router,
         cameras.router,
+        interop_routes.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

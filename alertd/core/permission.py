@@ -58,6 +58,10 @@ class Action(StrEnum):
     CONFIGURE_SIGN_IN = "configure_sign_in"  # a district's single sign-on
     VIEW_CAMERA = "view_camera"  # live video of a school's cameras
     MANAGE_CAMERAS = "manage_cameras"  # register a camera's source (URL, credentials)
+    READ_CAP = "read_cap"  # CAP 1.2 messages and feeds of alerts (agencies, CADs)
+    EXPORT_INCIDENT = "export_incident"  # an alert as a NENA EIDO incident
+    MANAGE_WEBHOOKS = "manage_webhooks"  # outbound webhook subscriptions and their log
+    VIEW_WEBHOOK_TROUBLE = "view_webhook_trouble"  # a webhook endpoint paused after failures
 
 
 _R = Role
@@ -102,6 +106,12 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         # Live video is for the people who go in: a school's SROs and its dispatchers.
         Action.VIEW_CAMERA: frozenset({_R.SRO, _R.DISPATCHER}),
         Action.MANAGE_CAMERAS: _ADMINS,
+        # Standards for other systems: the people who answer for the response, and admins
+        # (an agency's CAD signs in with an API key of a dispatcher's role).
+        Action.READ_CAP: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        Action.EXPORT_INCIDENT: _RESPONDERS,
+        Action.MANAGE_WEBHOOKS: _ADMINS,
+        Action.VIEW_WEBHOOK_TROUBLE: _ADMINS,
     }
 )
 
@@ -115,6 +125,7 @@ NOTICE_PERMISSION: Mapping[NoticeType, Action] = MappingProxyType(
         NoticeType.DEVICE_RECOVERED: Action.VIEW_DEVICE_TROUBLE,
         NoticeType.CAMERA_OFFLINE: Action.VIEW_CAMERA,
         NoticeType.CAMERA_ONLINE: Action.VIEW_CAMERA,
+        NoticeType.WEBHOOK_PAUSED: Action.VIEW_WEBHOOK_TROUBLE,
     }
 )
 

@@ -111,6 +111,13 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/cameras/{camera_id}/whep"):       (401,) * 7,
     ("DELETE", "/v1/cameras/{camera_id}/whep/{session_id}"): (404,) * 7,
     ("PATCH", "/v1/cameras/{camera_id}/whep/{session_id}"):  (404,) * 7,
+    # Standards: CAP for responders and drill coordinators, EIDO for responders; an
+    # agency's feed only for those who act for all of its schools (else 404).
+    ("GET", "/v1/alerts/{alert_id}/cap"):           (A, 404, 200, 200, 200, 200, 200),
+    ("GET", "/v1/alerts/{alert_id}/cap/messages"):  (A, 404, 200, 200, 200, 200, 200),
+    ("GET", "/v1/alerts/{alert_id}/eido"):          (A, 404, 200, 200, 403, 200, 200),
+    ("GET", "/v1/schools/{school_id}/cap.atom"):    (A, 403, 200, 200, 200, 200, 200),
+    ("GET", "/v1/agencies/{agency_id}/cap.atom"):   (A, 404, 404, 200, 404, 404, 200),
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }
@@ -174,6 +181,22 @@ async def _raise(_admin: httpx.AsyncClient) -> Request:
 @setup("GET", "/v1/alerts/{alert_id}")
 async def _get_alert(admin: httpx.AsyncClient) -> Request:
     return f"/v1/alerts/{await fresh_alert(admin)}", {}
+
+
+def alert_read(path: str) -> None:
+    @setup("GET", path)
+    async def prepare(admin: httpx.AsyncClient) -> Request:
+        return path.replace("{alert_id}", await fresh_alert(admin)), {}
+
+
+alert_read("/v1/alerts/{alert_id}/cap")
+alert_read("/v1/alerts/{alert_id}/cap/messages")
+alert_read("/v1/alerts/{alert_id}/eido")
+
+
+@setup("GET", "/v1/agencies/{agency_id}/cap.atom")
+async def _agency_feed(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/agencies/riverside-pd/cap.atom", {}
 
 
 @setup("POST", "/v1/sites")

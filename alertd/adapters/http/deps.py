@@ -22,6 +22,7 @@ from alertd.app.audit import AuditService
 from alertd.app.cameras import CameraService
 from alertd.app.devices import DeviceService
 from alertd.app.inbound import InboundService
+from alertd.app.interop import InteropService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
 from alertd.app.service import AlertService
@@ -65,6 +66,7 @@ class HttpContext:
     twilio: TwilioHooks
     cameras: CameraService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
+    interop: InteropService | None = None  # CAP and EIDO exports (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
