@@ -30,6 +30,7 @@ from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
 from alertd.app.supervision import SupervisionService
+from alertd.app.webhooks import WebhookService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
 from alertd.settings import Settings
@@ -67,6 +68,7 @@ class HttpContext:
     cameras: CameraService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
     interop: InteropService | None = None  # CAP and EIDO exports (None: not wired)
+    webhooks: WebhookService | None = None  # outbound webhook subscriptions (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
