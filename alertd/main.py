@@ -42,6 +42,7 @@ from alertd.adapters.http import (
     devices,
     ops,
     push,
+    roll,
     schools,
     twilio,
     users,
@@ -86,6 +87,7 @@ from alertd.core.effect import DeliverWebhook, PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
 from alertd.wiring.interop import interop_service
+from alertd.wiring.roll import wire_roll
 from alertd.wiring.webhooks import webhooks
 
 logger = logging.getLogger(__name__)
@@ -159,6 +161,7 @@ def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts
             server_key=server_key,
             max_skew=timedelta(seconds=settings.device_clock_skew_seconds),
             secret_grace=timedelta(hours=settings.device_secret_grace_hours),
+            buffer_max_age=timedelta(hours=settings.device_buffer_max_age_hours),
         ),
         audit=AuditService(
             store=store,
@@ -334,6 +337,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
     interop = interop_service(db, settings, store=store, alerts=service, clock=clock)
+    rolls = wire_roll(
+        db,
+        settings,
+        store=store,
+        instance=instance,
+        bus=bus,
+        clock=clock,
+        on_effects_queued=worker.wake,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -356,6 +368,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             *background,
             worker,
             escalation_worker,
+            rolls.worker,
             checkpointer,
         ]
         for loop in loops:
@@ -407,6 +420,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         cameras=camera_views,
         interop=interop,
         webhooks=hooks.service,
+        roll=rolls.service,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -419,6 +433,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.escalation = escalation  # tests drive it on a fake clock
     app.state.relay = relay  # tests drive the outbox and the webhook fan-out on a fake clock
     app.state.webhook_fanout = hooks.fanout
+    app.state.roll = rolls.service  # and the roll's reminder round
     install_error_handlers(app)
     routers = (
         auth.router,
@@ -432,6 +447,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         cameras.router,
         interop_routes.router,
         webhook_routes.router,
+        roll.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

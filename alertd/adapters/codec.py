@@ -27,7 +27,16 @@ from alertd.core.escalation import Policy, Step
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.notice import DomainEvent, Notice, NoticeType
 from alertd.core.routing import RecipientKind
-from alertd.core.site import Building, Camera, Contact, Floor, Room, RoomType, School
+from alertd.core.site import (
+    Building,
+    Camera,
+    Contact,
+    Floor,
+    ReunificationSite,
+    Room,
+    RoomType,
+    School,
+)
 from alertd.core.source import AlertSource
 
 Json = dict[str, Any]
@@ -224,6 +233,17 @@ def school_to_dict(school: School) -> Json:
             }
             for b in school.buildings
         ],
+        "reunification_sites": [reunification_site_to_dict(r) for r in school.reunification_sites],
+    }
+
+
+def reunification_site_to_dict(site: ReunificationSite) -> Json:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "address": site.address,
+        "position": list(site.position) if site.position is not None else None,
+        "note": site.note,
     }
 
 
@@ -271,6 +291,16 @@ def school_from_dict(data: Json, *, district_id: str) -> School:
                 ),
             )
             for b in data["buildings"]
+        ),
+        reunification_sites=tuple(
+            ReunificationSite(
+                r["id"],
+                r["name"],
+                r.get("address"),
+                (r["position"][0], r["position"][1]) if r.get("position") else None,
+                r.get("note"),
+            )
+            for r in data.get("reunification_sites", ())
         ),
     )
 

@@ -76,6 +76,9 @@ class EventType(StrEnum):
     ALL_CLEAR_GIVEN = "AllClearGiven"
     NOTE_ADDED = "NoteAdded"
     ALERT_UPGRADED = "AlertUpgraded"
+    # The roll (`core.roll`): a room or group reported; unreported rooms were reminded.
+    ROOM_REPORTED = "RoomReported"
+    ROLL_REMINDER = "RollReminder"
 
 
 @dataclass(frozen=True, slots=True)

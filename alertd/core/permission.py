@@ -62,6 +62,8 @@ class Action(StrEnum):
     EXPORT_INCIDENT = "export_incident"  # an alert as a NENA EIDO incident
     MANAGE_WEBHOOKS = "manage_webhooks"  # outbound webhook subscriptions and their log
     VIEW_WEBHOOK_TROUBLE = "view_webhook_trouble"  # a webhook endpoint paused after failures
+    REPORT_ROLL = "report_roll"  # a room's (or group's) accountability report
+    VIEW_ROLL = "view_roll"  # which rooms reported what, and which have not
 
 
 _R = Role
@@ -112,6 +114,11 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.EXPORT_INCIDENT: _RESPONDERS,
         Action.MANAGE_WEBHOOKS: _ADMINS,
         Action.VIEW_WEBHOOK_TROUBLE: _ADMINS,
+        # The roll is reported by the people in the building with the students: staff (a
+        # teacher for a room or a group), SROs, drill coordinators and admins. Dispatchers
+        # and devices read it but report nothing (a wall button cannot count heads).
+        Action.REPORT_ROLL: frozenset({_R.STAFF, _R.SRO, _R.DRILL_COORDINATOR, *_ADMINS}),
+        Action.VIEW_ROLL: _EVERYONE,
     }
 )
 

@@ -48,6 +48,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/alerts/{alert_id}/all-clear"):    (A, 403, 200, 200, 403, 403, 403),
     ("POST", "/v1/alerts/{alert_id}/notes"):        (A, 404, 200, 200, 200, 200, 200),
     ("POST", "/v1/alerts/{alert_id}/upgrade"):      (A, 404, 200, 200, 200, 200, 200),
+    # The roll of a lockdown: the people in the building report, dispatchers read it.
+    ("POST", "/v1/alerts/{alert_id}/roll"):         (A, 201, 201, 403, 201, 201, 201),
+    ("GET", "/v1/alerts/{alert_id}/roll"):          (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools"):                         (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools/{school_id}"):             (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools/{school_id}/imdf"):        (A, 200, 200, 200, 200, 200, 200),
@@ -180,6 +183,16 @@ alert_action("/v1/alerts/{alert_id}/cancel", body={"reason": "false alarm"})
 alert_action("/v1/alerts/{alert_id}/all-clear", kind="lockdown", acked=True)
 alert_action("/v1/alerts/{alert_id}/notes", body={"text": "door 4 checked"})
 alert_action("/v1/alerts/{alert_id}/upgrade", kind="staff_assist", body={"kind": "lockdown"})
+alert_action(
+    "/v1/alerts/{alert_id}/roll",
+    kind="lockdown",
+    body={"room_id": "lincoln-hs-a-109", "status": "secured", "students_present": 20},
+)
+
+
+@setup("GET", "/v1/alerts/{alert_id}/roll")
+async def _get_roll(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/alerts/{await fresh_alert(admin, 'lockdown')}/roll", {}
 
 
 @setup("POST", "/v1/alerts")

@@ -25,6 +25,7 @@ from alertd.app.inbound import InboundService
 from alertd.app.interop import InteropService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
+from alertd.app.roll import RollService
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
@@ -69,6 +70,7 @@ class HttpContext:
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
     interop: InteropService | None = None  # CAP and EIDO exports (None: not wired)
     webhooks: WebhookService | None = None  # outbound webhook subscriptions (None: not wired)
+    roll: RollService | None = None  # room accountability (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)

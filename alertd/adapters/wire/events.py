@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from alertd.adapters.wire.roll import RollReminderData, RoomReportedData
 from alertd.adapters.wire.v1 import AlertEventMessage, NoticeMessage, _Out
 from alertd.core.alert import EventType, ResponderStatus
 from alertd.core.delivery import Channel, DeliveryState
@@ -108,6 +109,8 @@ ALERT_EVENT_DATA: Mapping[EventType, type[BaseModel]] = {
     EventType.ALL_CLEAR_GIVEN: NoData,
     EventType.NOTE_ADDED: NoData,
     EventType.ALERT_UPGRADED: UpgradeData,
+    EventType.ROOM_REPORTED: RoomReportedData,
+    EventType.ROLL_REMINDER: RollReminderData,
 }
 NOTICE_DATA: Mapping[NoticeType, type[BaseModel]] = {
     NoticeType.DELIVERIES_UPDATED: DeliveriesUpdatedData,
@@ -129,6 +132,8 @@ _ALERT_EVENT_SUMMARY: Mapping[EventType, str] = {
     EventType.ALL_CLEAR_GIVEN: "The all clear was given on a campus-wide alert.",
     EventType.NOTE_ADDED: "A note was added to the timeline (`note`).",
     EventType.ALERT_UPGRADED: "The alert was upgraded to a more severe kind.",
+    EventType.ROOM_REPORTED: "A room (or a group) reported its roll: secured or needs help.",
+    EventType.ROLL_REMINDER: "Rooms that have not reported their roll were reminded.",
 }
 _NOTICE_SUMMARY: Mapping[NoticeType, str] = {
     NoticeType.DELIVERIES_UPDATED: "Messages about an alert were queued, sent or delivered.",
@@ -225,6 +230,16 @@ _DEVICE: Json = {
 _DATA_EXAMPLES: Mapping[str, Json] = {
     EventType.RESPONDER_STATUS_REPORTED: {"status": "en_route"},
     EventType.ALERT_UPGRADED: {"from_kind": "staff_assist", "to_kind": "lockdown"},
+    EventType.ROOM_REPORTED: {
+        "room_id": "lincoln-hs-a-101",
+        "group": None,
+        "status": "needs_help",
+        "students_present": 23,
+        "missing": ["J. Doe"],
+        "injured": [],
+        "extra": ["A. Smith (room 103)"],
+    },
+    EventType.ROLL_REMINDER: {"room_ids": ["lincoln-hs-a-103"], "since_seconds": 300},
     NoticeType.DELIVERIES_UPDATED: {"deliveries": [_DELIVERY]},
     NoticeType.DELIVERY_FAILED: {
         "delivery": _DELIVERY | {"state": "failed", "error": "unreachable", "error_code": 30003}

@@ -220,6 +220,11 @@ class ErrorBody(BaseModel):
     message: str
     field: str | None = Field(default=None, description="the request field at fault")
     current_state: str | None = Field(default=None, description="for illegal_transition")
+    cause: str | None = Field(
+        default=None,
+        description="why an illegal_transition, where a client may act on it: roll_not_kept "
+        "(the alert's kind keeps no roll), alert_closed",
+    )
     details: list[dict[str, Any]] | None = None
 
 
@@ -264,6 +269,16 @@ class BuildingOut(_Out):
     floors: list[FloorOut]
 
 
+class ReunificationSiteOut(_Out):
+    """Where students are reunited with their guardians after an evacuation."""
+
+    id: str
+    name: str
+    address: str | None
+    position: list[float] | None = Field(description="[longitude, latitude], WGS84")
+    note: str | None
+
+
 class SchoolTree(_Out):
     id: str
     name: str
@@ -271,6 +286,7 @@ class SchoolTree(_Out):
     timezone: str
     address: str | None
     buildings: list[BuildingOut]
+    reunification_sites: list[ReunificationSiteOut]
 
 
 class SiteLoaded(_Out):

@@ -1,7 +1,7 @@
 """outbound webhooks: subscriptions and their delivery log
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013_webhooks
+Revises: 0012_roll
 Create Date: 2026-12-07
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013_webhooks'
+down_revision = '0012_roll'
 branch_labels = None
 depends_on = None
 
