@@ -49,6 +49,8 @@ from alertd.adapters.http import (
     twilio,
     users,
 )
+from alertd.adapters.http import interop as interop_routes
+from alertd.adapters.http import webhooks as webhook_routes
 from alertd.adapters.http.deps import HttpContext, TwilioHooks
 from alertd.adapters.http.errors import install_error_handlers
 from alertd.adapters.http.limits import BodyLimit
@@ -83,11 +85,13 @@ from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
 from alertd.app.supervision import SupervisionService
-from alertd.core.effect import PlaceCall, SendPush, SendSms
+from alertd.core.effect import DeliverWebhook, PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
 from alertd.wiring.drills import drill_services
+from alertd.wiring.interop import interop_service
 from alertd.wiring.roll import wire_roll
+from alertd.wiring.webhooks import webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +272,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         public_key=push_sender.public_key,
         allow_http=settings.dev_mode,
     )
+    # Outbound webhooks: a fan-out from the log queues deliveries the relay runs.
+    hooks = webhooks(
+        db, settings, store=store, bus=bus, clock=clock, wake_relay=lambda: worker.wake()
+    )
     relay = OutboxRelay(
         store=store,
         bus=bus,
@@ -275,13 +283,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             SendSms: sms_handler(sender),
             PlaceCall: voice_handler(sender),
             SendPush: push_handler(push_sender, push_subscriptions),
+            DeliverWebhook: hooks.handler,
         },
         clock=clock,
     )
     worker = EffectWorker(relay, poll_seconds=settings.outbox_poll_seconds)
     heartbeat = Heartbeat(db, instance, clock)
     background = [
-        EffectWorker(heartbeat, poll_seconds=settings.heartbeat_seconds, name="alertd-heartbeat")
+        EffectWorker(heartbeat, poll_seconds=settings.heartbeat_seconds, name="alertd-heartbeat"),
+        hooks.worker,
     ]
     if redis_bus is not None:
         event_relay = EventRelay(store=store, sink=redis_bus.stream)
@@ -330,6 +340,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
     drilling = drill_services(db, settings, store=store, alerts=service, clock=clock)
+    interop = interop_service(db, settings, store=store, alerts=service, clock=clock)
     rolls = wire_roll(
         db,
         settings,
@@ -377,6 +388,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await _leave(store, heartbeat)
             sms.close()
             await push_sender.close()
+            await hooks.transport.close()
             if gateway is not None:
                 await gateway.close()
             await db.dispose()
@@ -413,6 +425,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         drills=drilling.drills,
         reports=drilling.reports,
         compliance=drilling.compliance,
+        interop=interop,
+        webhooks=hooks.service,
         roll=rolls.service,
         authenticators=(
             devices.authenticate_device,
@@ -424,6 +438,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.encoded_events = stream.EncodedEvents()
     app.state.database = db  # for tests and tools that inspect the database itself
     app.state.escalation = escalation  # tests drive it on a fake clock
+    app.state.relay = relay  # tests drive the outbox and the webhook fan-out on a fake clock
+    app.state.webhook_fanout = hooks.fanout
     app.state.roll = rolls.service  # and the roll's reminder round
     install_error_handlers(app)
     routers = (
@@ -438,6 +454,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         cameras.router,
         drills.router,
         reports.router,
+        interop_routes.router,
+        webhook_routes.router,
         roll.router,
     )
     for router in (*routers, stream.router, ops.router):

@@ -129,6 +129,22 @@ class Settings(BaseSettings):
         default=None,
         description="The dispatch console's files; default: dispatch_console/ of the checkout.",
     )
+    webhook_allow_private_addresses: bool = Field(
+        default=False,
+        description="Let outbound webhooks reach loopback, link-local and private addresses "
+        "(a CAD inside the district's network). Off: such URLs are refused when subscribed "
+        "and, after resolving the host again, at every delivery.",
+    )
+    webhook_pause_after: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Pause a webhook subscription after this many failed attempts in a row "
+        "(the admins see a WebhookPaused notice); an admin resumes it.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="How long one webhook delivery may take."
+    )
     public_url: str = Field(
         default="",
         description="The URL people and Twilio reach alertd at, behind any proxy "

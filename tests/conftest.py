@@ -18,6 +18,7 @@ from alertd.testing.live import serving
 from alertd.testing.redis_server import redis_server
 from alertd.testing.servers import fresh_database, postgres_server
 from alertd.testing.settings import make_settings
+from alertd.testing.stream_contract import StreamContract, watch_stream_clients
 
 __all__ = ["make_settings"]
 
@@ -26,6 +27,23 @@ DEMO = {
     "room": "lincoln-hs-a-101",
     "other_school_room": "jefferson-es-a-101",
 }
+
+
+@pytest.fixture(scope="session")
+def stream_contract() -> StreamContract:
+    return StreamContract()
+
+
+@pytest.fixture(autouse=True)
+def stream_messages_follow_the_contract(stream_contract: StreamContract) -> Iterator[None]:
+    """Every message any test receives from /v1/stream validates against its type's schema
+    (schemas/messages/<Type>Message.schema.json); a test that received one that does not
+    fails, naming it."""
+    with watch_stream_clients(stream_contract) as problems:
+        yield
+    assert not problems, "stream messages that break the wire contract:\n" + "\n".join(
+        problems[:20]
+    )
 
 
 @pytest.fixture(scope="session")

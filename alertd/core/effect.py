@@ -71,9 +71,34 @@ class SendPush:
     about: str = ""
 
 
-Effect = SendSms | PlaceCall | SendPush
+@dataclass(frozen=True, slots=True)
+class DeliverWebhook:
+    """Post one event of the log to one webhook subscription (see `core.webhook`).
+
+    `message_id` is the `webhook-id`: the same for every attempt and redelivery of this
+    event to this subscription, so the receiver can drop repeats. `payload` is the JSON
+    body as first rendered. `alert_id` is "" for a notice about no alert. Webhooks reach
+    systems, not people: no ledger row; every attempt is in the webhook delivery log.
+    """
+
+    alert_id: str
+    subscription_id: str
+    message_id: str
+    event_id: int
+    event_type: str
+    payload: str
+    drill: bool
+    manual: bool = False  # an admin's redelivery
+
+
+Effect = SendSms | PlaceCall | SendPush | DeliverWebhook
 
 # Every effect type by name, as the outbox stores it.
 EFFECT_TYPES: Mapping[str, type[Effect]] = MappingProxyType(
-    {"SendSms": SendSms, "PlaceCall": PlaceCall, "SendPush": SendPush}
+    {
+        "SendSms": SendSms,
+        "PlaceCall": PlaceCall,
+        "SendPush": SendPush,
+        "DeliverWebhook": DeliverWebhook,
+    }
 )

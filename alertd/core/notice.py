@@ -41,6 +41,10 @@ class NoticeType(StrEnum):
     # when it came back. `data`: camera_id, reason / nothing.
     CAMERA_OFFLINE = "CameraOffline"
     CAMERA_ONLINE = "CameraOnline"
+    # An outbound webhook subscription failed too many times in a row and was paused (no
+    # more deliveries until an admin resumes it). `data`: subscription_id, url, failures,
+    # last_error.
+    WEBHOOK_PAUSED = "WebhookPaused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,10 @@ class Action(StrEnum):
     MANAGE_CAMERAS = "manage_cameras"  # register a camera's source (URL, credentials)
     VIEW_DRILLS = "view_drills"  # a school's drill plans and its drill compliance
     VIEW_REPORT = "view_report"  # an alert's after-action report (its deliveries included)
+    READ_CAP = "read_cap"  # CAP 1.2 messages and feeds of alerts (agencies, CADs)
+    EXPORT_INCIDENT = "export_incident"  # an alert as a NENA EIDO incident
+    MANAGE_WEBHOOKS = "manage_webhooks"  # outbound webhook subscriptions and their log
+    VIEW_WEBHOOK_TROUBLE = "view_webhook_trouble"  # a webhook endpoint paused after failures
     REPORT_ROLL = "report_roll"  # a room's (or group's) accountability report
     VIEW_ROLL = "view_roll"  # which rooms reported what, and which have not
 
@@ -110,6 +114,12 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         Action.VIEW_DRILLS: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
         # After-action reports: the people who answer for the response and its drills.
         Action.VIEW_REPORT: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        # Standards for other systems: the people who answer for the response, and admins
+        # (an agency's CAD signs in with an API key of a dispatcher's role).
+        Action.READ_CAP: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        Action.EXPORT_INCIDENT: _RESPONDERS,
+        Action.MANAGE_WEBHOOKS: _ADMINS,
+        Action.VIEW_WEBHOOK_TROUBLE: _ADMINS,
         # The roll is reported by the people in the building with the students: staff (a
         # teacher for a room or a group), SROs, drill coordinators and admins. Dispatchers
         # and devices read it but report nothing (a wall button cannot count heads).
@@ -128,6 +138,7 @@ NOTICE_PERMISSION: Mapping[NoticeType, Action] = MappingProxyType(
         NoticeType.DEVICE_RECOVERED: Action.VIEW_DEVICE_TROUBLE,
         NoticeType.CAMERA_OFFLINE: Action.VIEW_CAMERA,
         NoticeType.CAMERA_ONLINE: Action.VIEW_CAMERA,
+        NoticeType.WEBHOOK_PAUSED: Action.VIEW_WEBHOOK_TROUBLE,
     }
 )
 

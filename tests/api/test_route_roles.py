@@ -125,6 +125,23 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/drills/{plan_id}/cancel"):        (A, 403, 403, 403, 200, 200, 200),
     ("GET", "/v1/alerts/{alert_id}/report"):        (A, 404, 200, 200, 200, 200, 200),
     ("GET", "/v1/compliance"):                      (A, 403, 200, 200, 200, 200, 200),
+    # Standards: CAP for responders and drill coordinators, EIDO for responders; an
+    # agency's feed only for those who act for all of its schools (else 404).
+    ("GET", "/v1/alerts/{alert_id}/cap"):           (A, 404, 200, 200, 200, 200, 200),
+    ("GET", "/v1/alerts/{alert_id}/cap/messages"):  (A, 404, 200, 200, 200, 200, 200),
+    ("GET", "/v1/alerts/{alert_id}/eido"):          (A, 404, 200, 200, 403, 200, 200),
+    ("GET", "/v1/schools/{school_id}/cap.atom"):    (A, 403, 200, 200, 200, 200, 200),
+    ("GET", "/v1/agencies/{agency_id}/cap.atom"):   (A, 404, 404, 200, 404, 404, 200),
+    # Webhooks: admins only. Loopback is refused here (422), and no subscription exists to
+    # read or change (404), so nothing is ever sent from this test.
+    ("POST", "/v1/webhooks"):                       (A, 403, 403, 403, 403, 422, 422),
+    ("GET", "/v1/webhooks"):                        (A, 403, 403, 403, 403, 200, 200),
+    ("GET", "/v1/webhooks/{webhook_id}"):           (A, 403, 403, 403, 403, 404, 404),
+    ("PATCH", "/v1/webhooks/{webhook_id}"):         (A, 403, 403, 403, 403, 404, 404),
+    ("DELETE", "/v1/webhooks/{webhook_id}"):        (A, 403, 403, 403, 403, 404, 404),
+    ("GET", "/v1/webhooks/{webhook_id}/attempts"):  (A, 403, 403, 403, 403, 404, 404),
+    ("POST", "/v1/webhooks/{webhook_id}/attempts/{attempt_id}/redeliver"):
+                                                    (A, 403, 403, 403, 403, 404, 404),
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }
@@ -249,6 +266,41 @@ async def _report(admin: httpx.AsyncClient) -> Request:
 @setup("GET", "/v1/compliance")
 async def _compliance(_admin: httpx.AsyncClient) -> Request:
     return "/v1/compliance", {"params": {"school_id": LINCOLN, "term": "2026-year"}}
+
+
+def alert_read(path: str) -> None:
+    @setup("GET", path)
+    async def prepare(admin: httpx.AsyncClient) -> Request:
+        return path.replace("{alert_id}", await fresh_alert(admin)), {}
+
+
+alert_read("/v1/alerts/{alert_id}/cap")
+alert_read("/v1/alerts/{alert_id}/cap/messages")
+alert_read("/v1/alerts/{alert_id}/eido")
+
+
+@setup("POST", "/v1/webhooks")
+async def _subscribe_webhook(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/webhooks", {"json": {"url": "http://127.0.0.1:9/hook"}}
+
+
+def webhook_route(method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    @setup(method, path)
+    async def prepare(_admin: httpx.AsyncClient) -> Request:
+        url = path.replace("{webhook_id}", "no-such-webhook").replace("{attempt_id}", "1")
+        return url, {"json": body} if body is not None else {}
+
+
+webhook_route("GET", "/v1/webhooks/{webhook_id}")
+webhook_route("PATCH", "/v1/webhooks/{webhook_id}", {"state": "active"})
+webhook_route("DELETE", "/v1/webhooks/{webhook_id}")
+webhook_route("GET", "/v1/webhooks/{webhook_id}/attempts")
+webhook_route("POST", "/v1/webhooks/{webhook_id}/attempts/{attempt_id}/redeliver")
+
+
+@setup("GET", "/v1/agencies/{agency_id}/cap.atom")
+async def _agency_feed(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/agencies/riverside-pd/cap.atom", {}
 
 
 @setup("POST", "/v1/sites")

@@ -13,13 +13,14 @@ import pytest
 import websockets
 from jsonschema import Draft202012Validator
 
-from alertd.adapters.wire import contract
+from alertd.adapters.wire import contract, events
 from alertd.adapters.ws import stream
 from alertd.core.alert import EventType
 from alertd.core.notice import NoticeType
 from alertd.settings import Settings
 from alertd.testing.auth import token_for
 from alertd.testing.events import NOTICE_TYPES
+from alertd.testing.stream_contract import StreamContract, closed
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
@@ -29,8 +30,8 @@ TIMEOUT_SECONDS = 10
 MESSAGE_SCHEMAS = {
     "caught_up": "messages/CaughtUpMessage.schema.json",
     "heartbeat": "messages/HeartbeatMessage.schema.json",
-    **{event.value: "messages/AlertEventMessage.schema.json" for event in EventType},
-    **{notice.value: "messages/NoticeMessage.schema.json" for notice in NoticeType},
+    **{event.value: f"messages/{event.value}Message.schema.json" for event in EventType},
+    **{notice.value: f"messages/{notice.value}Message.schema.json" for notice in NoticeType},
 }
 
 Json = dict[str, Any]
@@ -45,18 +46,6 @@ def settings(settings: Settings) -> Settings:
 def load(path: str) -> Json:
     loaded: Json = json.loads((SCHEMAS / path).read_text(encoding="utf-8"))
     return loaded
-
-
-def closed(schema: Any) -> Any:
-    """A copy in which every object lists all its fields: undeclared fields become errors."""
-    if isinstance(schema, list):
-        return [closed(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    copy = {key: closed(value) for key, value in schema.items()}
-    if "properties" in copy and "additionalProperties" not in copy:
-        copy["additionalProperties"] = False
-    return copy
 
 
 def assert_conforms(instance: Any, schema_path: str) -> None:
@@ -98,6 +87,42 @@ def test_schema_files_are_what_the_models_generate() -> None:
         f"schemas/ is out of date with the wire models: {drifted}. "
         "Run: .venv/bin/python -m alertd.adapters.wire.contract --write"
     )
+
+
+def test_every_event_type_has_its_own_typed_message() -> None:
+    """A new event or notice type fails here until it has a message model (and so a schema
+    with a typed `data` and an example): add it to `alertd/adapters/wire/events.py`."""
+    every_type = {t.value for t in EventType} | {t.value for t in NoticeType}
+    assert set(events.EVENT_MESSAGES) == every_type
+    assert StreamContract().types == every_type | {"caught_up", "heartbeat"}
+    for type_value in every_type:
+        schema = load(MESSAGE_SCHEMAS[type_value])
+        assert type_values(schema) == {type_value}
+        assert "$ref" in schema["properties"]["data"], f"{type_value}: data is untyped"
+
+
+def test_every_message_schema_has_an_example_that_validates() -> None:
+    document = load("asyncapi.json")
+    for type_value, path in MESSAGE_SCHEMAS.items():
+        if type_value in ("caught_up", "heartbeat"):
+            continue
+        (example,) = load(path)["examples"]
+        assert example["type"] == type_value
+        assert_conforms(example, path)
+        envelope = "NoticeMessage" if type_value in NOTICE_TYPES else "AlertEventMessage"
+        assert_conforms(example, f"messages/{envelope}.schema.json")
+        message = document["components"]["messages"][f"{type_value}Message"]
+        assert message["examples"][0]["payload"] == example
+
+
+def test_a_message_with_a_wrongly_typed_payload_is_refused() -> None:
+    contract_ = StreamContract()
+    upgraded = events.example_of("AlertUpgraded")
+    assert contract_.problems(upgraded) == []
+    assert contract_.problems(upgraded | {"data": {"from_kind": "nothing"}})
+    assert contract_.problems(upgraded | {"type": "RoomReported"}) == [
+        "no schema for message type 'RoomReported'"
+    ]
 
 
 def test_asyncapi_document_describes_the_stream() -> None:
@@ -212,3 +237,12 @@ async def test_accounts_answers_validate_against_their_schemas(client: httpx.Asy
     for schema, answer in answers.items():
         assert answer.status_code in (200, 201), (schema, answer.text)
         assert_conforms(answer.json(), schema)
+
+
+def test_every_test_checks_the_stream_messages_it_receives() -> None:
+    """The conftest's autouse fixture has the websockets clients check each message."""
+    from websockets.asyncio.client import ClientConnection
+    from websockets.sync.client import ClientConnection as SyncConnection
+
+    assert ClientConnection.recv.__name__ == "checked_async"
+    assert SyncConnection.recv.__name__ == "checked_sync"

@@ -409,6 +409,44 @@ drill_plans = sa.Table(
     sa.Index("ix_drill_plans_school_scheduled", "school_id", "scheduled_for"),
 )
 
+# Outbound webhooks (alertd.core.webhook). `secret` is sealed (adapters/auth/secretbox).
+# `event_types` and `school_ids` are JSON lists; school_ids NULL: the whole district.
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("event_types", JsonDoc, nullable=False),
+    sa.Column("school_ids", JsonDoc),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("owner_role", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False, server_default=""),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Moment, nullable=False),
+)
+
+# Every attempt at delivering a webhook message: the delivery log admins read.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.String(36), nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("attempted_at", Moment, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("manual", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Index("ix_webhook_attempts_subscription", "subscription_id", "id"),
+)
+
 # --- the roll (alertd.core.roll, alertd.app.roll) -------------------------------------------
 
 # One reminder timer per open alert that keeps a roll: when the round looks at it next

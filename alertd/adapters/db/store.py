@@ -428,8 +428,10 @@ class SqlStore:
         clean shutdown)."""
         async with self._db.write() as session:
             return await session.run(
-                lambda conn: outbox.release_own_claims(conn, self.instance)
-                + timers.release_own_claims(conn, self.instance)
+                lambda conn: (
+                    outbox.release_own_claims(conn, self.instance)
+                    + timers.release_own_claims(conn, self.instance)
+                )
             )
 
     async def ping(self) -> None:

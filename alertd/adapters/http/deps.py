@@ -24,6 +24,7 @@ from alertd.app.compliance import ComplianceService
 from alertd.app.devices import DeviceService
 from alertd.app.drills import DrillService
 from alertd.app.inbound import InboundService
+from alertd.app.interop import InteropService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
 from alertd.app.reports import ReportService
@@ -33,6 +34,7 @@ from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
 from alertd.app.sso import SsoService
 from alertd.app.supervision import SupervisionService
+from alertd.app.webhooks import WebhookService
 from alertd.core.errors import Unauthenticated
 from alertd.core.permission import Principal
 from alertd.settings import Settings
@@ -72,6 +74,8 @@ class HttpContext:
     reports: ReportService
     compliance: ComplianceService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
+    interop: InteropService | None = None  # CAP and EIDO exports (None: not wired)
+    webhooks: WebhookService | None = None  # outbound webhook subscriptions (None: not wired)
     roll: RollService | None = None  # room accountability (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
-from alertd.adapters.wire import accounts, roll, v1
+from alertd.adapters.wire import accounts, events, roll, v1, webhooks
 from alertd.adapters.wire.site import SiteDocument
 
 Json = dict[str, Any]
@@ -32,12 +32,14 @@ SCHEMA_ID_BASE = f"https://alertd.dev/schemas/v{v1.WIRE_VERSION}/"
 ASYNCAPI_PATH = "asyncapi.json"
 SITE_SCHEMA_PATH = "site.schema.json"
 STREAM_ADDRESS = "/v1/stream"
+# What the stream sends: one message per event type (its `data` typed), caught_up, heartbeat.
 STREAM_MESSAGES: tuple[type[BaseModel], ...] = (
-    v1.AlertEventMessage,
-    v1.NoticeMessage,
+    *events.EVENT_MESSAGES.values(),
     v1.CaughtUpMessage,
     v1.HeartbeatMessage,
 )
+# The envelopes every event message fits (a timeline entry is an AlertEventMessage).
+ENVELOPES: tuple[type[BaseModel], ...] = (v1.AlertEventMessage, v1.NoticeMessage)
 CLOSE_CODES = {int(code): meaning for code, meaning in v1.STREAM_CLOSE_MEANINGS.items()}
 
 STREAM_PROTOCOL = f"""\
@@ -49,11 +51,13 @@ sends every event whose id is greater, in id order, then exactly one `caught_up`
 `replayed` counts the events just sent), then live events as they are committed. Without
 `since` nothing is replayed: `caught_up` comes first, with the id of the head of the log.
 
-**Two kinds of event** share the log and its ids. `AlertEventMessage`: an alert moved
-(its `type` is the event type, such as `AlertRaised`, and `alert` is the alert as it stood
-afterwards). `NoticeMessage`: anything else consoles must learn at once, such as
-`DeliveriesUpdated` (texts about an alert were recorded, sent, delivered or failed). Tell
-them apart by `type`.
+**Two kinds of event** share the log and its ids. Alert events (envelope
+`AlertEventMessage`): an alert moved (its `type` is the event type, such as `AlertRaised`,
+and `alert` is the alert as it stood afterwards). Notices (envelope `NoticeMessage`):
+anything else consoles must learn at once, such as `DeliveriesUpdated` (texts about an
+alert were recorded, sent, delivered or failed). Each event type has its own message
+(`AlertRaisedMessage`, `DeliveriesUpdatedMessage` ...) whose `data` is typed: switch on
+`type`. A client should skip a `type` it does not know (new types may be added).
 
 **No gap, no duplicate.** Event ids only increase. Every event after `since` that passes the
 `school` filter and the client's permissions is sent exactly once, across the boundary
@@ -115,7 +119,25 @@ def json_schema(model: type[BaseModel], *, path: str, mode: JsonSchemaMode) -> J
     Use `mode="serialization"` for what the server sends, `"validation"` for what it accepts.
     """
     schema = model.model_json_schema(mode=mode)
-    return {"$schema": JSON_SCHEMA_DIALECT, "$id": SCHEMA_ID_BASE + path, **schema}
+    document = {"$schema": JSON_SCHEMA_DIALECT, "$id": SCHEMA_ID_BASE + path, **schema}
+    type_value = _type_of(model)
+    if type_value is not None and type_value in events.EVENT_MESSAGES:
+        document["examples"] = [events.example_of(type_value)]
+    return document
+
+
+def _examples(model: type[BaseModel]) -> Json:
+    type_value = _type_of(model)
+    if type_value is None or type_value not in events.EVENT_MESSAGES:
+        return {}
+    return {"examples": [{"name": type_value, "payload": events.example_of(type_value)}]}
+
+
+def _type_of(model: type[BaseModel]) -> str | None:
+    """The one `type` value a per-type message model allows, if it is one."""
+    field = model.model_fields.get("type")
+    args: tuple[object, ...] = getattr(field.annotation, "__args__", ()) if field else ()
+    return str(args[0]) if len(args) == 1 else None
 
 
 def asyncapi_document() -> Json:
@@ -128,6 +150,7 @@ def asyncapi_document() -> Json:
             "summary": (model.__doc__ or "").strip().splitlines()[0],
             "contentType": "application/json",
             "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
+            **_examples(model),
         }
         for model in STREAM_MESSAGES
     }
@@ -171,7 +194,8 @@ def asyncapi_document() -> Json:
         },
         "components": {
             "schemas": {
-                model.__name__: {"$ref": message_schema_path(model)} for model in STREAM_MESSAGES
+                model.__name__: {"$ref": message_schema_path(model)}
+                for model in (*STREAM_MESSAGES, *ENVELOPES)
             },
             "messages": messages,
         },
@@ -189,10 +213,10 @@ def render() -> dict[str, str]:
         ASYNCAPI_PATH: asyncapi_document(),
         SITE_SCHEMA_PATH: json_schema(SiteDocument, path=SITE_SCHEMA_PATH, mode="validation"),
     }
-    for model in STREAM_MESSAGES:
+    for model in (*STREAM_MESSAGES, *ENVELOPES):
         path = message_schema_path(model)
         documents[path] = json_schema(model, path=path, mode="serialization")
-    for model in (*accounts.HTTP_MODELS, *roll.HTTP_MODELS):
+    for model in (*accounts.HTTP_MODELS, *roll.HTTP_MODELS, *webhooks.HTTP_MODELS):
         path = http_schema_path(model)
         mode: JsonSchemaMode = "validation" if model.__name__.endswith("In") else "serialization"
         if model is accounts.SecondFactorCode:

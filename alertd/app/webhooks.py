@@ -1,0 +1,456 @@
+"""Outbound webhooks: admins' subscriptions, the fan-out from the log, and the deliveries.
+
+- `WebhookService`: admins create, change, resume and delete subscriptions, read each
+  one's delivery log, and redeliver a logged message by hand (`Action.MANAGE_WEBHOOKS`,
+  within the admin's schools).
+- `WebhookFanout`: a supervised round that reads the log past its position and queues one
+  `DeliverWebhook` effect per event and interested subscription, moving its position in the
+  same transaction, so that every event is queued once, after it committed, from any
+  instance. Nothing is sent from a request.
+- `webhook_handler`: the relay runs each `DeliverWebhook` with it, sharing the outbox's
+  claims and retries (exponential backoff). It resolves the URL's host at delivery time and
+  refuses a non-public address (unless allowed), signs, posts, and logs the attempt; the
+  core (`after_attempt`) counts failures and pauses the subscription, whose notice tells
+  the admins on the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from alertd.app.ports import Clock, DeliveryError, EventBus, LoggedEvent, LogQuery, Receipt, Store
+from alertd.app.relay import EffectHandler
+from alertd.app.service import require
+from alertd.core.audit import AuditEntry
+from alertd.core.delivery import DeliveryState
+from alertd.core.effect import DeliverWebhook, Effect
+from alertd.core.errors import NotFound, ValidationFailed
+from alertd.core.permission import Action, Principal, authorize
+from alertd.core.webhook import (
+    DESCRIPTION_MAX,
+    AttemptOutcome,
+    IpAddress,
+    WebhookAttempt,
+    WebhookState,
+    WebhookSubscription,
+    check_event_types,
+    check_secret,
+    check_url,
+    message_id,
+    refused_address,
+    resumed,
+    secret_from,
+    sign,
+    wants,
+)
+
+logger = logging.getLogger(__name__)
+
+FANOUT_RELAY = "webhooks"  # the fan-out's position in `event_relay`
+ATTEMPTS_MAX_PAGE = 200
+
+
+class WebhookStore(Protocol):
+    """Subscriptions and their delivery log (tables). Each method is one transaction."""
+
+    async def save(self, subscription: WebhookSubscription, *, audit: AuditEntry) -> None:
+        """Create or replace the subscription's row, and audit it."""
+
+    async def delete(self, subscription_id: str, *, audit: AuditEntry) -> bool:
+        """Delete the subscription (its log stays); False if there was none."""
+
+    async def get(self, subscription_id: str) -> WebhookSubscription | None: ...
+
+    async def all(self) -> list[WebhookSubscription]: ...
+
+    async def record_attempt(
+        self, attempt: WebhookAttempt, *, pause_after: int
+    ) -> list[LoggedEvent]:
+        """Log the attempt and apply `core.webhook.after_attempt` to the subscription as it
+        stands (locked), appending its notice if it was just paused; the logged notices."""
+
+    async def attempts(
+        self, subscription_id: str, *, limit: int, before: int | None
+    ) -> list[WebhookAttempt]:
+        """The subscription's attempts, newest first (ids below `before`, if given)."""
+
+    async def attempt(self, attempt_id: int) -> WebhookAttempt | None: ...
+
+
+class AddressResolver(Protocol):
+    async def resolve(self, host: str, port: int) -> list[IpAddress]:
+        """Every address `host` resolves to now. Raises OSError when it does not resolve."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAnswer:
+    status_code: int
+
+
+class WebhookTransport(Protocol):
+    async def post(self, url: str, *, body: str, headers: dict[str, str]) -> WebhookAnswer:
+        """POST once, without following redirects. Raises DeliveryError (temporary) on a
+        timeout or a connection failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    """An admin's change; None leaves a field as it is."""
+
+    url: str | None = None
+    event_types: Collection[str] | None = None
+    description: str | None = None
+    state: WebhookState | None = None
+
+
+async def check_destination(
+    url: str, *, resolver: AddressResolver, allow_private: bool
+) -> str | None:
+    """Why a URL may not be called now (None: it may): its host resolves to an address in
+    the school's network (or to nothing)."""
+    if allow_private:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = await resolver.resolve(host, port)
+    except (OSError, ValueError) as error:
+        return f"{host} does not resolve ({error})"
+    for address in addresses:
+        reason = refused_address(address)
+        if reason is not None:
+            return f"{host} resolves to {address}, a {reason} address"
+    return None if addresses else f"{host} does not resolve"
+
+
+class WebhookService:
+    def __init__(
+        self,
+        *,
+        webhooks: WebhookStore,
+        store: Store,
+        resolver: AddressResolver,
+        clock: Clock,
+        event_types: Collection[str],
+        allow_private: bool,
+        allow_http: bool,
+        on_effects_queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._webhooks = webhooks
+        self._store = store
+        self._resolver = resolver
+        self._clock = clock
+        self._event_types = frozenset(event_types)
+        self._allow_private = allow_private
+        self._allow_http = allow_http
+        self._on_effects_queued = on_effects_queued
+
+    async def create(
+        self,
+        principal: Principal,
+        *,
+        url: str,
+        event_types: Collection[str] = (),
+        school_ids: Collection[str] | None = None,
+        description: str = "",
+        secret: str | None = None,
+    ) -> WebhookSubscription:
+        """A new subscription, its secret included (shown once). ValidationFailed names the
+        field: a bad URL, one in the school's network, unknown types, schools not yours."""
+        schools = self._schools_for(principal, school_ids)
+        now = self._clock.now()
+        subscription = WebhookSubscription(
+            id=str(uuid.uuid4()),
+            url=await self._checked_url(url),
+            secret=check_secret(secret) if secret else secret_from(secrets.token_bytes(32)),
+            event_types=check_event_types(event_types, known=self._event_types),
+            school_ids=schools,
+            owner_id=principal.actor.id,
+            owner_role=principal.role,
+            state=WebhookState.ACTIVE,
+            created_at=now,
+            description=_description(description),
+        )
+        await self._webhooks.save(
+            subscription, audit=self._entry(principal, "webhook.create", subscription)
+        )
+        return subscription
+
+    async def subscriptions(self, principal: Principal) -> list[WebhookSubscription]:
+        self._authorize(principal, None)
+        return [s for s in await self._webhooks.all() if _manages(principal, s)]
+
+    async def get(self, principal: Principal, subscription_id: str) -> WebhookSubscription:
+        """NotFound for a subscription the principal may not manage."""
+        self._authorize(principal, None)
+        subscription = await self._webhooks.get(subscription_id)
+        if subscription is None or not _manages(principal, subscription):
+            raise NotFound("webhook", subscription_id)
+        return subscription
+
+    async def change(
+        self, principal: Principal, subscription_id: str, change: SubscriptionChange
+    ) -> WebhookSubscription:
+        current = await self.get(principal, subscription_id)
+        changed = current
+        if change.url is not None:
+            changed = replace(changed, url=await self._checked_url(change.url))
+        if change.event_types is not None:
+            types = check_event_types(change.event_types, known=self._event_types)
+            changed = replace(changed, event_types=types)
+        if change.description is not None:
+            changed = replace(changed, description=_description(change.description))
+        if change.state is WebhookState.ACTIVE and current.state is not WebhookState.ACTIVE:
+            changed = resumed(changed)
+        elif change.state is WebhookState.PAUSED:
+            changed = replace(changed, state=WebhookState.PAUSED)
+        action = "webhook.resume" if changed.state != current.state else "webhook.change"
+        await self._webhooks.save(changed, audit=self._entry(principal, action, changed))
+        return changed
+
+    async def delete(self, principal: Principal, subscription_id: str) -> None:
+        subscription = await self.get(principal, subscription_id)
+        entry = self._entry(principal, "webhook.delete", subscription)
+        if not await self._webhooks.delete(subscription_id, audit=entry):
+            raise NotFound("webhook", subscription_id)
+
+    async def attempts(
+        self, principal: Principal, subscription_id: str, *, limit: int, before: int | None
+    ) -> list[WebhookAttempt]:
+        await self.get(principal, subscription_id)
+        return await self._webhooks.attempts(
+            subscription_id, limit=min(limit, ATTEMPTS_MAX_PAGE), before=before
+        )
+
+    async def redeliver(
+        self, principal: Principal, subscription_id: str, attempt_id: int
+    ) -> DeliverWebhook:
+        """Queue the logged message again (same `webhook-id`); the relay sends it, even to a
+        paused subscription, and logs the attempt as manual."""
+        subscription = await self.get(principal, subscription_id)
+        attempt = await self._webhooks.attempt(attempt_id)
+        if attempt is None or attempt.subscription_id != subscription.id:
+            raise NotFound("webhook attempt", str(attempt_id))
+        effect = DeliverWebhook(
+            alert_id="",
+            subscription_id=subscription.id,
+            message_id=attempt.message_id,
+            event_id=attempt.event_id,
+            event_type=attempt.event_type,
+            payload=attempt.payload,
+            drill=False,
+            manual=True,
+        )
+        now = self._clock.now()
+        async with self._store.transaction() as tx:
+            await tx.queue_effects([effect], school_id="", now=now)
+            await tx.audit([self._entry(principal, "webhook.redeliver", subscription)])
+        self._on_effects_queued()
+        return effect
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _checked_url(self, url: str) -> str:
+        url = check_url(url, allow_http=self._allow_http)
+        refused = await check_destination(
+            url, resolver=self._resolver, allow_private=self._allow_private
+        )
+        if refused is not None:
+            raise ValidationFailed("url", f"refused: {refused}")
+        return url
+
+    def _authorize(self, principal: Principal, school_id: str | None) -> None:
+        verdict = authorize(principal, Action.MANAGE_WEBHOOKS, school_id=school_id)
+        require(verdict, what="school", ident=school_id or "", action=Action.MANAGE_WEBHOOKS)
+
+    def _schools_for(
+        self, principal: Principal, school_ids: Collection[str] | None
+    ) -> frozenset[str] | None:
+        self._authorize(principal, None)
+        if school_ids is None:
+            if principal.school_ids is not None:
+                return principal.school_ids  # a school admin's webhook covers its schools
+            return None
+        if not school_ids:
+            raise ValidationFailed("school_ids", "name at least one school, or leave it out")
+        for school_id in sorted(school_ids):
+            if not principal.covers(school_id):
+                raise ValidationFailed("school_ids", f"{school_id!r} is not one of your schools")
+        return frozenset(school_ids)
+
+    def _entry(
+        self, principal: Principal, action: str, subscription: WebhookSubscription
+    ) -> AuditEntry:
+        return AuditEntry.by(
+            principal,
+            action,
+            at=self._clock.now(),
+            subject=subscription.id,
+            detail={"url": subscription.url, "state": subscription.state.value},
+        )
+
+
+def _manages(principal: Principal, subscription: WebhookSubscription) -> bool:
+    """An admin manages the subscriptions whose schools are all theirs."""
+    if principal.school_ids is None:
+        return True
+    return subscription.school_ids is not None and subscription.school_ids <= principal.school_ids
+
+
+def _description(text: str) -> str:
+    text = text.strip()
+    if len(text) > DESCRIPTION_MAX:
+        raise ValidationFailed("description", f"longer than {DESCRIPTION_MAX} characters")
+    return text
+
+
+class WebhookFanout:
+    """Queues a delivery per event of the log and interested subscription. One instance at
+    a time (the position's row is taken for the round's transaction)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        webhooks: WebhookStore,
+        clock: Clock,
+        encode: Callable[[LoggedEvent], str],
+        on_effects_queued: Callable[[], None] = lambda: None,
+        batch: int = 200,
+    ) -> None:
+        self._store = store
+        self._webhooks = webhooks
+        self._clock = clock
+        self._encode = encode
+        self._on_effects_queued = on_effects_queued
+        self._batch = batch
+
+    async def run_once(self) -> bool:
+        """Queue the deliveries of the next batch of events; True if more may be waiting."""
+        subscriptions = [s for s in await self._webhooks.all() if s.state is WebhookState.ACTIVE]
+        queued = 0
+        async with self._store.transaction() as tx:
+            position = await tx.claim_relay(FANOUT_RELAY)
+            if position is None:
+                return False
+            events = await self._store.read_log(LogQuery(after=position, limit=self._batch))
+            effects = [
+                _delivery(logged, subscription, self._encode(logged))
+                for logged in events
+                for subscription in subscriptions
+                if wants(subscription, logged.event)
+            ]
+            if effects:
+                await tx.queue_effects(effects, school_id="", now=self._clock.now())
+                queued = len(effects)
+            if events:
+                await tx.advance_relay(FANOUT_RELAY, events[-1].id)
+        if queued:
+            self._on_effects_queued()
+        return len(events) == self._batch
+
+
+def _delivery(
+    logged: LoggedEvent, subscription: WebhookSubscription, payload: str
+) -> DeliverWebhook:
+    event = logged.event
+    return DeliverWebhook(
+        alert_id=event.alert_id or "",
+        subscription_id=subscription.id,
+        message_id=message_id(logged.id),
+        event_id=logged.id,
+        event_type=event.type.value,
+        payload=payload,
+        drill=event.drill,
+    )
+
+
+def webhook_handler(
+    *,
+    webhooks: WebhookStore,
+    transport: WebhookTransport,
+    resolver: AddressResolver,
+    bus: EventBus,
+    clock: Clock,
+    allow_private: bool,
+    pause_after: int,
+) -> EffectHandler:
+    """Runs DeliverWebhook effects: check the destination, sign, post, log the attempt.
+    A failure is retried by the relay with backoff (DeliveryError temporary) until the
+    subscription is paused or deleted, which ends it (permanent)."""
+
+    async def record(attempt: WebhookAttempt) -> list[LoggedEvent]:
+        logged = await webhooks.record_attempt(attempt, pause_after=pause_after)
+        await bus.publish(logged)
+        return logged
+
+    async def deliver(effect: Effect) -> Receipt:
+        assert isinstance(effect, DeliverWebhook)
+        subscription = await webhooks.get(effect.subscription_id)
+        if subscription is None:
+            raise DeliveryError("the webhook subscription was deleted", temporary=False)
+        started = clock.now()
+        attempt = WebhookAttempt(
+            subscription_id=subscription.id,
+            message_id=effect.message_id,
+            event_id=effect.event_id,
+            event_type=effect.event_type,
+            attempted_at=started,
+            outcome=AttemptOutcome.PAUSED,
+            payload=effect.payload,
+            manual=effect.manual,
+        )
+        if subscription.state is WebhookState.PAUSED and not effect.manual:
+            await record(replace(attempt, error="not sent: the subscription is paused"))
+            raise DeliveryError("the webhook subscription is paused", temporary=False)
+        refused = await check_destination(
+            subscription.url, resolver=resolver, allow_private=allow_private
+        )
+        if refused is not None:
+            await record(replace(attempt, outcome=AttemptOutcome.REFUSED, error=refused))
+            raise DeliveryError(f"refused: {refused}", temporary=False)
+        timestamp = int(started.timestamp())
+        headers = {
+            "webhook-id": effect.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(
+                secret=subscription.secret,
+                message_id=effect.message_id,
+                timestamp=timestamp,
+                body=effect.payload,
+            ),
+            "content-type": "application/json",
+            "user-agent": "alertd-webhooks/1",
+        }
+        message: str | None
+        try:
+            answer = await transport.post(subscription.url, body=effect.payload, headers=headers)
+        except DeliveryError as error:
+            outcome, status, message = AttemptOutcome.FAILED, None, str(error)
+        else:
+            ok = 200 <= answer.status_code < 300
+            outcome = AttemptOutcome.DELIVERED if ok else AttemptOutcome.FAILED
+            status, message = answer.status_code, None if ok else f"HTTP {answer.status_code}"
+        elapsed = clock.now() - started
+        logged = await record(
+            replace(
+                attempt,
+                outcome=outcome,
+                status_code=status,
+                error=message,
+                duration_ms=max(0, int(elapsed.total_seconds() * 1000)),
+            )
+        )
+        if outcome is AttemptOutcome.DELIVERED:
+            return Receipt(DeliveryState.SENT)
+        paused = bool(logged)  # the attempt that pauses the subscription appends its notice
+        raise DeliveryError(message or "failed", temporary=not paused)
+
+    return deliver
