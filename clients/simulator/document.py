@@ -67,12 +67,20 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as invalid:
-        problems = [_problem(root, error["loc"], _message(error)) for error in invalid.errors()]
+        problems = [_problem(root, _path_of(error), _message(error)) for error in invalid.errors()]
         raise ScenarioRefused(source, sorted(problems, key=lambda p: p.line)) from None
     found = [_problem(root, path, message) for path, message in reference_problems(scenario)]
     if found:
         raise ScenarioRefused(source, found)
     return scenario
+
+
+def _path_of(error: Any) -> FieldPath:
+    """The path of the field at fault (a step's unknown `do` is its `do`, not the step)."""
+    loc = tuple(error["loc"])
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return (*loc, "do")
+    return loc
 
 
 def _message(error: Any) -> str:
