@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from clients.simulator.contract import report_figures
 from clients.simulator.plan import Expected
 from clients.simulator.runner import Outcome
 
@@ -78,6 +79,7 @@ def figures(outcome: Outcome) -> dict[str, Any]:
         "room_reports_sent": len(outcome.reports_sent),
         "room_reports_seen": len(set(outcome.reports_seen) & set(outcome.reports_sent)),
         "lost": outcome.lost(),
+        "failure_messages": outcome.failures,
         "report_to_console_ms": {
             "p50": _round(percentile(latencies, 0.5)),
             "p99": _round(percentile(latencies, 0.99)),
@@ -121,11 +123,11 @@ def summary(console: Console, outcome: Outcome) -> None:
             "alertd's report",
             title=f"Alert {expected.alert}",
         )
+        given = report_figures(report) if report is not None else {}
         for key, value in _expected(expected).items():
-            table.add_row(key, json.dumps(value), "(no report)" if report is None else "")
+            said = json.dumps(given[key]) if key in given else "(not in the report)"
+            table.add_row(key, json.dumps(value), "(no report)" if report is None else said)
         console.print(table)
-        if report is not None:
-            console.print_json(data=report)
 
 
 def _expected(expected: Expected) -> dict[str, Any]:

@@ -38,6 +38,10 @@ from clients.simulator.scenario import (
 from clients.simulator.watch import Watcher
 
 
+class NotRaised(Exception):
+    """The alert an action is about was never raised (its raise failed)."""
+
+
 @dataclass
 class Outcome:
     """What the run did and saw. `ok`: every action answered as planned, nothing lost."""
@@ -169,7 +173,12 @@ async def _perform(
     key = f"alertd-simulate-{outcome.run_id}-{action.step_index}"
     try:
         if isinstance(step, RaiseStep):
-            alert_id = await _raise(step, cast_of, watcher, pace, key)
+            try:
+                alert_id = await _raise(step, cast_of, watcher, pace, key)
+            except BaseException:
+                # What depends on this alert fails at once rather than waiting for it.
+                alerts[step.alert].set_exception(NotRaised(f"alert {step.alert!r} not raised"))
+                raise
             outcome.alert_ids[step.alert] = alert_id
             alerts[step.alert].set_result(alert_id)
         else:
@@ -179,7 +188,7 @@ async def _perform(
     except AlertdError as error:
         field_name = f" (field {error.field})" if error.field else ""
         outcome.failures.append(f"{label}: refused {error.status} {error.message}{field_name}")
-    except (Unreachable, PressRefused, TimeoutError, asyncio.CancelledError) as error:
+    except (Unreachable, PressRefused, NotRaised, TimeoutError, asyncio.CancelledError) as error:
         outcome.failures.append(f"{label}: {type(error).__name__} {error}")
 
 
