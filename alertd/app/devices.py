@@ -20,7 +20,13 @@ from alertd.app.ports import Clock
 from alertd.app.service import require
 from alertd.core.audit import AuditEntry
 from alertd.core.device import Device, DeviceKind, check_binding
-from alertd.core.device_signature import SignatureCheck, SignedRequest, check, derive_device_secret
+from alertd.core.device_signature import (
+    SignatureCheck,
+    SignedRequest,
+    check,
+    derive_device_secret,
+    is_bound_retry,
+)
 from alertd.core.errors import NotFound, Unauthenticated, ValidationFailed
 from alertd.core.permission import Action, Principal, authorize
 
@@ -51,12 +57,15 @@ class DeviceService:
         server_key: str,
         max_skew: timedelta,
         secret_grace: timedelta,
+        buffer_max_age: timedelta | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._server_key = server_key
         self._max_skew = max_skew
         self._grace = secret_grace
+        # How old a bound retry (a press a bridge kept through an outage) may be.
+        self._buffer_max_age = buffer_max_age or max_skew
 
     def __repr__(self) -> str:  # the server key never shows
         return "DeviceService()"
@@ -147,21 +156,31 @@ class DeviceService:
             await tx.save_device(replace(record, device=device))
             await tx.audit([_entry(principal, "device.disable", device, now, {})])
 
-    async def authenticate(self, request: SignedRequest, *, signature: str) -> Principal:
+    async def authenticate(
+        self, request: SignedRequest, *, signature: str, retry_key: str | None = None
+    ) -> Principal:
         """The principal of the device that signed `request`. Raises Unauthenticated for an
         unknown or disabled device, a forged signature, a timestamp further than the skew
         from the server clock, or a nonce already used (each refusal says which, never
-        the secret). Records the nonce and when the device was last seen."""
+        the secret). Records the nonce and when the device was last seen.
+
+        `retry_key` is the Idempotency-Key of a raise (None for any other request). When it
+        is bound to the nonce, the request is a bound retry (`core.device_signature`): it may
+        be as old as the bridge's buffer allows and may repeat its nonce, because the raise
+        answers a repeat with the alert it already opened. So a press survives an outage, and
+        a crash between recording the nonce and committing the alert."""
         record = await self._store.device(request.device_id)
         if record is None or record.device.disabled:
             raise Unauthenticated(REFUSALS[SignatureCheck.BAD_SIGNATURE])
         now = self._clock.now()
+        bound_retry = is_bound_retry(request, retry_key)
         outcome = check(
             request,
             signature=signature,
             secrets=record.secrets(self._server_key),
             now=now,
             max_skew=self._max_skew,
+            max_age=self._buffer_max_age if bound_retry else None,
         )
         if outcome is not SignatureCheck.OK:
             raise Unauthenticated(REFUSALS[outcome])
@@ -169,7 +188,7 @@ class DeviceService:
             fresh = await tx.use_nonce(
                 request.device_id, request.nonce, now=now, forget_before=now - 2 * self._max_skew
             )
-        if not fresh:
+        if not fresh and not bound_retry:
             raise Unauthenticated(REPLAY)
         return record.device.principal()
 

@@ -12,9 +12,11 @@
   never retried. alertd unreachable, 5xx, 408 or 429: kept, retried with back-off, so presses
   made while alertd is down arrive when it is back, each exactly once (Idempotency-Key).
 
-Limits (documented in the README): a buffered request is judged by alertd against its
-timestamp, so one held longer than alertd's `device_clock_skew_seconds` is refused as stale;
-raise that setting to match the outages the bridge must ride out.
+Each request goes with the Idempotency-Key `<device id>.<nonce>`, which binds it to its signed
+nonce: alertd then accepts it however often it is retried (a repeat returns the alert it
+raised, even after a crash that spent the nonce) and however late, up to alertd's
+`device_buffer_max_age_hours`; the alert says how late it arrived. Only a press buffered
+longer than that is refused as stale.
 """
 
 from __future__ import annotations
