@@ -32,10 +32,17 @@ class Device:
     secret: str = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Login:
+    email: str
+    password: str = field(repr=False)
+
+
 @dataclass
 class Cast:
     run_id: str
-    tokens: dict[str, str]  # person -> bearer token
+    tokens: dict[str, str]  # person -> a bearer token (for the set-up)
+    logins: dict[str, Login]  # person -> how the performers sign in (tokens are renewed)
     devices: dict[str, Device]  # button -> its registration
     rooms: list[RoomOnSite]
 
@@ -55,11 +62,13 @@ async def assemble(scenario: Scenario, url: str, *, run_id: str | None = None) -
     """Everything the timeline needs; SetupFailed if the server refuses any of it."""
     run = run_id or secrets.token_hex(4)
     tokens: dict[str, str] = {}
+    logins: dict[str, Login] = {}
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         for name, person in scenario.people.items():
             if not person.create:
                 password = person.password or os.environ.get(person.password_env or "", "")
-                tokens[name] = await _sign_in(http, f"people.{name}", person.email or "", password)
+                logins[name] = Login(person.email or "", password)
+                tokens[name] = await _sign_in(http, f"people.{name}", logins[name])
         admin = _client(url, tokens, scenario.admin) if scenario.admin else None
         try:
             if scenario.generate_school is not None and admin is not None:
@@ -81,7 +90,8 @@ async def assemble(scenario: Scenario, url: str, *, run_id: str | None = None) -
                         "school_ids": [scenario.school],
                     }
                     await _step(f"people.{name}", admin.call(Call("POST", "/v1/users", json=body)))
-                    tokens[name] = await _sign_in(http, f"people.{name}", email, password)
+                    logins[name] = Login(email, password)
+                    tokens[name] = await _sign_in(http, f"people.{name}", logins[name])
             async with _client(url, tokens, scenario.console) as console:
                 tree = await _step(
                     "school", console.call(Call("GET", f"/v1/schools/{scenario.school}"))
@@ -108,7 +118,7 @@ async def assemble(scenario: Scenario, url: str, *, run_id: str | None = None) -
         finally:
             if admin is not None:
                 await admin.aclose()
-    return Cast(run, tokens, devices, rooms_of(tree))
+    return Cast(run, tokens, logins, devices, rooms_of(tree))
 
 
 def rooms_of(tree: dict[str, Any]) -> list[RoomOnSite]:
@@ -170,9 +180,12 @@ def _client(url: str, tokens: dict[str, str], name: str) -> AsyncAlertdClient:
     return AsyncAlertdClient(url, token=tokens[name], timeout=30)
 
 
-async def _sign_in(http: httpx.AsyncClient, part: str, email: str, password: str) -> str:
+async def _sign_in(http: httpx.AsyncClient, part: str, login: Login) -> str:
+    email = login.email
     try:
-        answer = await http.post("/v1/auth/token", data={"username": email, "password": password})
+        answer = await http.post(
+            "/v1/auth/token", data={"username": email, "password": login.password}
+        )
     except httpx.TransportError as error:
         raise SetupFailed(f"alertd unreachable at {http.base_url}: {error!r}") from None
     if answer.status_code != 200:

@@ -80,22 +80,24 @@ class Performers:
             await asyncio.sleep(delay)
 
     async def _open(self, stack: contextlib.AsyncExitStack) -> None:
-        for name, token in self.cast.tokens.items():
-            client = AsyncAlertdClient(self.url, token=token, retry=RETRY, timeout=30)
+        # Each signs in for itself, so that its access token is renewed on a long run.
+        for name, login in self.cast.logins.items():
+            client = AsyncAlertdClient(self.url, retry=RETRY, timeout=30)
             self.people[name] = await stack.enter_async_context(client)
+            await client.sign_in(login.email, login.password)
         rooms = self.scenario.rooms
         if rooms is not None:
             width = max(1, len(self.cast.rooms))
             limits = httpx.Limits(max_connections=width, max_keepalive_connections=width)
-            transport = httpx.AsyncHTTPTransport(limits=limits)
             teachers = AsyncAlertdClient(
                 self.url,
-                token=self.cast.tokens[rooms.teacher],
                 retry=RETRY,
                 timeout=60,
-                transport=transport,
+                transport=httpx.AsyncHTTPTransport(limits=limits),
             )
             self.teachers = await stack.enter_async_context(teachers)
+            login = self.cast.logins[rooms.teacher]
+            await teachers.sign_in(login.email, login.password)
         stack.push_async_callback(self._http.aclose)
         mqtt = self.scenario.mqtt
         if mqtt is not None and any(b.via == "mqtt" for b in self.scenario.buttons.values()):
