@@ -101,7 +101,7 @@ async def main_async(options: argparse.Namespace) -> dict[str, Any]:
         result = figures(outcome)
         result.pop("after_action", None)
         result.pop("expected", None)
-        result["failure_messages"] = outcome.failures[:10]
+        result["failure_messages"] = result["failure_messages"][:10]
         result["server_cpu_seconds"] = None if cpu is None else round(cpu, 2)
         sent = len(outcome.reports_sent)
         result["server_cpu_ms_per_report"] = (

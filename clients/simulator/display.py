@@ -79,14 +79,15 @@ def figures(outcome: Outcome) -> dict[str, Any]:
         "room_reports_sent": len(outcome.reports_sent),
         "room_reports_seen": len(set(outcome.reports_seen) & set(outcome.reports_sent)),
         "lost": outcome.lost(),
-        "failure_messages": outcome.failures,
+        "failure_messages": [str(failure) for failure in outcome.failures],
         "report_to_console_ms": {
             "p50": _round(percentile(latencies, 0.5)),
             "p99": _round(percentile(latencies, 0.99)),
             "max": _round(latencies[-1] if latencies else None),
         },
         "events_seen": dict(sorted(outcome.events.items())),
-        "expected": {e.alert: _expected(e) for e in outcome.plan.expected},
+        "time_scale": outcome.time_scale,
+        "expected": {e.alert: _expected(e, outcome.time_scale) for e in outcome.plan.expected},
         "after_action": outcome.after_action,
     }
 
@@ -97,8 +98,15 @@ def summary(console: Console, outcome: Outcome) -> None:
         f"[bold]{outcome.scenario.name}[/bold] (seed {outcome.scenario.seed}, run {outcome.run_id})"
     )
     console.print(f"actions answered: {outcome.done} of {data['actions']}")
-    for failure in outcome.failures:
-        console.print(f"  [red]FAILED[/red] {failure}")
+    for (step, reason), rooms in _grouped(outcome).items():
+        if rooms == [None]:
+            console.print(f"  [red]FAILED[/red] {step}: {reason}", highlight=False)
+        else:
+            named = ", ".join(str(r) for r in rooms[:5]) + (", ..." if len(rooms) > 5 else "")
+            console.print(
+                f"  [red]FAILED[/red] {step}: {len(rooms)} rooms {reason} ({named})",
+                highlight=False,
+            )
     for name, alert_id in outcome.alert_ids.items():
         console.print(f"alert {name}: {alert_id}")
     if outcome.reports_sent:
@@ -124,17 +132,31 @@ def summary(console: Console, outcome: Outcome) -> None:
             title=f"Alert {expected.alert}",
         )
         given = report_figures(report) if report is not None else {}
-        for key, value in _expected(expected).items():
+        for key, value in _expected(expected, outcome.time_scale).items():
             said = json.dumps(given[key]) if key in given else "(not in the report)"
             table.add_row(key, json.dumps(value), "(no report)" if report is None else said)
         console.print(table)
 
 
-def _expected(expected: Expected) -> dict[str, Any]:
+def _grouped(outcome: Outcome) -> dict[tuple[str, str], list[str | None]]:
+    """Failures by step and reason: a roll's rooms refused alike are one line."""
+    groups: dict[tuple[str, str], list[str | None]] = {}
+    for failure in outcome.failures:
+        step = failure.step if failure.room is None else failure.step.split(" ", 1)[1]
+        groups.setdefault((step, failure.reason), []).append(failure.room)
+    return groups
+
+
+def _expected(expected: Expected, scale: float) -> dict[str, Any]:
+    """The plan's figures in the server's seconds (the scenario's, divided by --speed)."""
+
+    def scaled(seconds: float | None) -> float | None:
+        return None if seconds is None else round(seconds * scale, 3)
+
     return {
-        "first_ack_seconds": expected.first_ack,
-        "sro_on_scene_seconds": expected.sro_on_scene,
-        "all_rooms_accounted_seconds": expected.all_rooms_accounted,
+        "first_ack_seconds": scaled(expected.first_ack),
+        "sro_on_scene_seconds": scaled(expected.sro_on_scene),
+        "all_rooms_accounted_seconds": scaled(expected.all_rooms_accounted),
         "rooms_reported": expected.rooms_reported,
         "unreported_rooms": list(expected.unreported_rooms),
     }

@@ -20,6 +20,7 @@ from typing import Protocol
 
 class Pace(Protocol):
     concurrent: bool  # actions of later moments may start before earlier ones finish
+    scale: float  # server seconds per scenario second
 
     def start(self) -> None: ...
 
@@ -40,6 +41,7 @@ class RealTime:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.speed = speed
+        self.scale = 1 / speed
         self._started = time.monotonic()
 
     def start(self) -> None:
@@ -67,6 +69,7 @@ class ServerClock:
     """Moves the server's own clock (tests only; see the module's docstring)."""
 
     concurrent = False
+    scale = 1.0
 
     def __init__(self, clock: MovableClock) -> None:
         self._clock = clock

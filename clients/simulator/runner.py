@@ -38,6 +38,19 @@ from clients.simulator.scenario import (
 from clients.simulator.watch import Watcher
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An action that was refused or never answered."""
+
+    step: str  # e.g. "t=25s timeline[3] status by sro"; a roll's moment is its room's
+    room: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        room = f" ({self.room})" if self.room else ""
+        return f"{self.step}{room}: {self.reason}"
+
+
 class NotRaised(Exception):
     """The alert an action is about was never raised (its raise failed)."""
 
@@ -49,9 +62,10 @@ class Outcome:
     scenario: Scenario
     plan: Plan
     run_id: str
+    time_scale: float = 1.0  # server seconds per scenario second (1 / --speed)
     alert_ids: dict[str, str] = field(default_factory=dict)
     done: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     reports_sent: dict[str, float] = field(default_factory=dict)  # room -> perf_counter
     reports_seen: dict[str, float] = field(default_factory=dict)
     events: Counter[str] = field(default_factory=Counter)
@@ -91,7 +105,7 @@ async def simulate(
     cast = await assemble(scenario, url, run_id=run_id)
     try:
         plan = make_plan(scenario, cast.rooms)
-        outcome = Outcome(scenario, plan, cast.run_id)
+        outcome = Outcome(scenario, plan, cast.run_id, time_scale=pace.scale)
         async with performers(url, scenario, cast) as cast_of:
             watcher = Watcher(cast_of.person(scenario.console))
             await watcher.start()
@@ -168,8 +182,7 @@ async def _perform(
 ) -> None:
     step = action.step
     label = f"t={action.at:g}s timeline[{action.step_index}] {step.do} by {step.by}"
-    if action.report is not None:
-        label += f" ({action.report.room_id})"
+    room = action.report.room_id if action.report is not None else None
     key = f"alertd-simulate-{outcome.run_id}-{action.step_index}"
     try:
         if isinstance(step, RaiseStep):
@@ -187,9 +200,10 @@ async def _perform(
         outcome.done += 1
     except AlertdError as error:
         field_name = f" (field {error.field})" if error.field else ""
-        outcome.failures.append(f"{label}: refused {error.status} {error.message}{field_name}")
+        reason = f"refused {error.status} {error.message}{field_name}"
+        outcome.failures.append(Failure(label, room, reason))
     except (Unreachable, PressRefused, NotRaised, TimeoutError, asyncio.CancelledError) as error:
-        outcome.failures.append(f"{label}: {type(error).__name__} {error}")
+        outcome.failures.append(Failure(label, room, f"{type(error).__name__} {error}"))
 
 
 async def _raise(

@@ -148,9 +148,7 @@ async def token_for_user(client: httpx.AsyncClient) -> str:
 
 async def test_another_schools_camera_is_hidden(client: httpx.AsyncClient) -> None:
     # Lincoln's SRO asks for a camera of another school: it does not exist for them.
-    other = await client.put(
-        "/v1/cameras/no-such-camera/source", json={"url": "test-pattern:"}
-    )
+    other = await client.put("/v1/cameras/no-such-camera/source", json={"url": "test-pattern:"})
     assert other.status_code == 404
     answer = await client.post(
         "/v1/cameras/no-such-camera/view-token", headers=await headers_for(client, "sro")
