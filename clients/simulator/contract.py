@@ -19,7 +19,7 @@ ROLL_REMINDER = "RollReminder"
 def roll_call(alert_id: str, report: RollReport, *, idempotency_key: str) -> Call:
     body = {
         "room_id": report.room_id,
-        "group": report.group,
+        "group": None,
         "status": report.status,
         "students_present": report.students_present,
         "missing": list(report.missing),
@@ -48,38 +48,20 @@ def reported_room(event: dict[str, Any]) -> str | None:
     return str(room) if room else None
 
 
-# The after-action report's figures, by the names the simulator's plan uses, and the keys
-# the report may give them under (the first one present counts).
-REPORT_FIGURES: dict[str, tuple[str, ...]] = {
-    "first_ack_seconds": ("time_to_first_ack_seconds", "first_ack_seconds", "time_to_first_ack"),
-    "sro_on_scene_seconds": (
-        "time_to_sro_on_scene_seconds",
-        "sro_on_scene_seconds",
-        "time_to_sro_on_scene",
-    ),
-    "all_rooms_accounted_seconds": (
-        "time_to_all_rooms_accounted_seconds",
-        "all_rooms_accounted_seconds",
-        "time_until_all_rooms_accounted_seconds",
-        "time_until_all_rooms_accounted",
-    ),
-    "unreported_rooms": ("unreported_rooms",),
+# Where the after-action report (JSON) gives the figures the simulator's plan predicts.
+_METRICS = {
+    "first_ack_seconds": "first_acknowledgement_seconds",
+    "sro_on_scene_seconds": "sro_on_scene_seconds",
+    "all_rooms_accounted_seconds": "all_rooms_accounted_seconds",
+    "rooms_accounted": "rooms_accounted",
 }
 
 
 def report_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """The figures of an after-action report that the plan predicts (missing: absent)."""
-    places = [report, *(v for v in report.values() if isinstance(v, dict))]
-    found: dict[str, Any] = {}
-    for name, keys in REPORT_FIGURES.items():
-        for place in places:
-            key = next((k for k in keys if k in place), None)
-            if key is not None:
-                value = place[key]
-                if name == "unreported_rooms" and isinstance(value, list):
-                    value = sorted(
-                        r if isinstance(r, str) else str(r.get("room_id")) for r in value
-                    )
-                found[name] = value
-                break
+    """The figures of an after-action report that the plan predicts, by the plan's names
+    (a figure the report lacks is left out)."""
+    metrics = report.get("metrics") or {}
+    found = {name: metrics[key] for name, key in _METRICS.items() if key in metrics}
+    if "rooms_never_reported" in report:
+        found["unreported_rooms"] = sorted(r["id"] for r in report["rooms_never_reported"])
     return found

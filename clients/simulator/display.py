@@ -157,7 +157,7 @@ def _expected(expected: Expected, scale: float) -> dict[str, Any]:
         "first_ack_seconds": scaled(expected.first_ack),
         "sro_on_scene_seconds": scaled(expected.sro_on_scene),
         "all_rooms_accounted_seconds": scaled(expected.all_rooms_accounted),
-        "rooms_reported": expected.rooms_reported,
+        "rooms_accounted": expected.rooms_accounted,
         "unreported_rooms": list(expected.unreported_rooms),
     }
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clients.simulator.scenario import (
-    NO_ROLL_TYPES,
+    ROLL_ROOM_TYPES,
     AcknowledgeStep,
     RaiseStep,
     RollStep,
@@ -36,7 +36,6 @@ class RollReport:
     status: str
     students_present: int
     missing: tuple[str, ...]
-    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +49,16 @@ class Action:
 @dataclass(frozen=True, slots=True)
 class Expected:
     """What the after-action report of one alert must say, from the plan alone (seconds
-    after the alert was raised; None where the scenario never gets there)."""
+    after the alert was raised; None where the scenario never gets there). A room is
+    accounted for from its first report; `unreported_rooms` are those of the school a roll
+    expects (`ROLL_ROOM_TYPES`) that never reported."""
 
     alert: str
     raised_at: float
     first_ack: float | None
     sro_on_scene: float | None
     all_rooms_accounted: float | None
-    rooms_reported: int
+    rooms_accounted: int  # of the rooms a roll expects, how many reported
     unreported_rooms: tuple[str, ...]
 
 
@@ -82,11 +83,8 @@ class RoomsUnavailable(ValueError):
 def choose_rooms(rooms: Rooms, on_site: Sequence[RoomOnSite], rng: random.Random) -> list[str]:
     """The rooms that take part: `count` of those of the wanted types, drawn with `rng`,
     in the school's order."""
-    wanted = [
-        r
-        for r in on_site
-        if (r.type in rooms.types if rooms.types else r.type not in NO_ROLL_TYPES)
-    ]
+    types = rooms.types or ROLL_ROOM_TYPES
+    wanted = [room for room in on_site if room.type in types]
     if rooms.count == "all":
         return [r.id for r in wanted]
     if rooms.count > len(wanted):
@@ -109,7 +107,8 @@ def make_plan(scenario: Scenario, on_site: Sequence[RoomOnSite]) -> Plan:
         else:
             actions.append(Action(_when(step.at, step.until, rng), index, step))
     actions.sort(key=lambda a: (a.at, a.step_index))
-    return Plan(tuple(rooms), tuple(actions), _expected(scenario, actions, rooms))
+    accountable = [room.id for room in on_site if room.type in ROLL_ROOM_TYPES]
+    return Plan(tuple(rooms), tuple(actions), _expected(scenario, actions, accountable))
 
 
 def _when(at: float, until: float | None, rng: random.Random) -> float:
@@ -133,15 +132,16 @@ def _roll_actions(
             status=other if room in differ else step.status,
             students_present=rng.randint(min(low, high), max(low, high)),
             missing=(f"student {rng.randint(1000, 9999)}",) if room in missing else (),
-            group=step.group,
         )
         actions.append(Action(_when(step.at, step.until, rng), index, step, report))
     return actions
 
 
 def _expected(
-    scenario: Scenario, actions: Sequence[Action], rooms: Sequence[str]
+    scenario: Scenario, actions: Sequence[Action], accountable: Sequence[str]
 ) -> tuple[Expected, ...]:
+    """Per alert raised: its figures, the rooms' counted from `accountable` (every room of
+    the school a roll expects, whether or not the scenario has it report)."""
     roles = {name: person.role for name, person in scenario.people.items()}
     found = []
     for action in actions:
@@ -159,10 +159,16 @@ def _expected(
             and a.step.status == "on_scene"
             and roles.get(a.step.by) == "sro"
         ]
-        reports = [a for a in mine if a.report is not None]
-        reported = {a.report.room_id for a in reports if a.report is not None}
-        unreported = tuple(room for room in rooms if room not in reported)
-        last_report = max((a.at for a in reports), default=None)
+        first_report: dict[str, float] = {}
+        for a in mine:
+            if a.report is not None:
+                first_report.setdefault(a.report.room_id, a.at)  # `mine` is in time order
+        unreported = tuple(room for room in accountable if room not in first_report)
+        last_report = (
+            max((first_report[room] for room in accountable), default=None)
+            if not unreported
+            else None
+        )
         found.append(
             Expected(
                 alert=step.alert,
@@ -170,7 +176,7 @@ def _expected(
                 first_ack=_since(min(acks, default=None), action.at),
                 sro_on_scene=_since(min(on_scene, default=None), action.at),
                 all_rooms_accounted=None if unreported else _since(last_report, action.at),
-                rooms_reported=len(reported),
+                rooms_accounted=sum(room in first_report for room in accountable),
                 unreported_rooms=unreported,
             )
         )

@@ -18,8 +18,18 @@ Seconds = Annotated[float, Field(ge=0, le=86400)]
 AlertKindName = Literal[
     "hold", "secure", "lockdown", "evacuate", "shelter", "medical", "fire", "staff_assist"
 ]
-# Rooms where nobody takes a roll (people pass through them).
-NO_ROLL_TYPES = ("corridor", "stairwell")
+# The rooms a roll expects to hear from (alertd's own list: where classes, groups or staff
+# are during the school day); a scenario's `rooms.types` may name others.
+ROLL_ROOM_TYPES = (
+    "classroom",
+    "lab",
+    "office",
+    "gym",
+    "cafeteria",
+    "library",
+    "auditorium",
+    "nurse",
+)
 # People the admin can make for a run: they belong to the scenario's school.
 CREATABLE_ROLES = ("staff", "sro", "drill_coordinator", "school_admin")
 
@@ -99,7 +109,8 @@ class GeneratedSchool(_Strict):
 
 class Rooms(_Strict):
     """The rooms whose teachers take part: `count` of the school's rooms of `types`
-    (default: every room but corridors and stairwells), drawn with the seed; `all` for all."""
+    (default: the rooms a roll expects, `ROLL_ROOM_TYPES`), drawn with the seed; `all`
+    for all of them."""
 
     count: int | Literal["all"] = "all"
     types: list[str] | None = None
@@ -177,9 +188,6 @@ class RollStep(_OnAlert):
     do: Literal["roll"]
     by: Name = "teachers"
     status: Literal["secured", "needs_help"] = "secured"
-    group: str | None = Field(
-        default=None, max_length=120, description="where they report from (an assembly point)"
-    )
     needs_help: int = Field(default=0, ge=0)
     missing: int = Field(default=0, ge=0)
     students: tuple[int, int] = (18, 32)

@@ -148,6 +148,10 @@ def test_the_plan_holds_what_the_after_action_report_must_say() -> None:
     ]  # fmt: skip
     [expected] = plan.expected
     assert (expected.first_ack, expected.sro_on_scene) == (5, 25)
-    [silent] = set(plan.rooms) - {a.report.room_id for a in reports if a.report}
-    assert expected.unreported_rooms == (silent,) and expected.all_rooms_accounted is None
+    reported = {a.report.room_id for a in reports if a.report}
+    # Unreported: the room that stayed silent, and the school's rooms not in the drill.
+    assert expected.unreported_rooms == tuple(f"r-{n}" for n in range(1, 8)
+                                              if f"r-{n}" not in reported)  # fmt: skip
+    assert len(expected.unreported_rooms) == 4 and expected.all_rooms_accounted is None
+    assert expected.rooms_accounted == 3
     assert [a.at for a in plan.actions] == sorted(a.at for a in plan.actions)
