@@ -32,17 +32,24 @@ from clients.simulator.display import figures
 from clients.simulator.document import load_scenario
 from clients.simulator.pace import RealTime
 from clients.simulator.runner import Outcome, simulate
-from clients.simulator.scenario import RollStep, Scenario
+from clients.simulator.scenario import AllClearStep, RollStep, Scenario
 
 
-def load_scenario_for(rooms: int, within: float) -> Scenario:
-    """The shipped load scenario with `rooms` rooms reporting within `within` seconds."""
+def load_scenario_for(rooms: int, within: float, *, margin: float = 60) -> Scenario:
+    """The shipped load scenario with `rooms` rooms reporting within `within` seconds, and
+    the all clear `margin` seconds after the last report is due."""
     scenario = load_scenario(scenario_path("load"))
     assert scenario.generate_school is not None
     school = scenario.generate_school.model_copy(update={"rooms": rooms})
+    [roll] = [step for step in scenario.timeline if isinstance(step, RollStep)]
+    # The all clear waits for the last report with a margin: a report that arrives after it
+    # is refused (the alert is closed), which would count as a failure, not as slowness.
+    all_clear_at = roll.at + within + margin
     timeline = [
         step.model_copy(update={"until": step.at + within if within > 0 else None})
         if isinstance(step, RollStep)
+        else step.model_copy(update={"at": max(step.at, all_clear_at)})
+        if isinstance(step, AllClearStep)
         else step
         for step in scenario.timeline
     ]
@@ -50,11 +57,17 @@ def load_scenario_for(rooms: int, within: float) -> Scenario:
 
 
 async def run_load(
-    url: str, *, rooms: int, within: float, cpu: Any = None, settle_seconds: float = 15.0
+    url: str,
+    *,
+    rooms: int,
+    within: float,
+    cpu: Any = None,
+    settle_seconds: float = 15.0,
+    margin: float = 60.0,
 ) -> tuple[Outcome, float | None]:
     """Run the load scenario; the outcome and the server CPU seconds the timeline took
     (`cpu`: a callable giving the server's CPU seconds so far; None: not measured)."""
-    scenario = load_scenario_for(rooms, within)
+    scenario = load_scenario_for(rooms, within, margin=margin)
     started: list[float] = []
 
     def on_progress(outcome: Outcome, elapsed: float) -> None:
@@ -132,6 +145,10 @@ def main() -> int:
     )
     print(
         f"report -> console: p50 {timing['p50']} ms, p99 {timing['p99']} ms, max {timing['max']} ms"
+    )
+    answer = result["report_answered_ms"]
+    print(
+        f"report -> 201:     p50 {answer['p50']} ms, p99 {answer['p99']} ms, max {answer['max']} ms"
     )
     print(
         f"server CPU: {result['server_cpu_seconds']} s "

@@ -69,6 +69,7 @@ def percentile(ordered: list[float], fraction: float) -> float | None:
 def figures(outcome: Outcome) -> dict[str, Any]:
     """The run's numbers, as one JSON-able object (the last line of `--json`)."""
     latencies = outcome.latencies_ms()
+    answers = outcome.answer_times_ms()
     return {
         "scenario": outcome.scenario.name,
         "seed": outcome.scenario.seed,
@@ -84,6 +85,11 @@ def figures(outcome: Outcome) -> dict[str, Any]:
             "p50": _round(percentile(latencies, 0.5)),
             "p99": _round(percentile(latencies, 0.99)),
             "max": _round(latencies[-1] if latencies else None),
+        },
+        "report_answered_ms": {
+            "p50": _round(percentile(answers, 0.5)),
+            "p99": _round(percentile(answers, 0.99)),
+            "max": _round(answers[-1] if answers else None),
         },
         "events_seen": dict(sorted(outcome.events.items())),
         "time_scale": outcome.time_scale,

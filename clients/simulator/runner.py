@@ -67,6 +67,7 @@ class Outcome:
     done: int = 0
     failures: list[Failure] = field(default_factory=list)
     reports_sent: dict[str, float] = field(default_factory=dict)  # room -> perf_counter
+    reports_answered: dict[str, float] = field(default_factory=dict)  # room -> 201 received
     reports_seen: dict[str, float] = field(default_factory=dict)
     events: Counter[str] = field(default_factory=Counter)
     after_action: dict[str, dict[str, Any] | None] = field(default_factory=dict)
@@ -77,6 +78,12 @@ class Outcome:
             (self.reports_seen[room] - sent) * 1000
             for room, sent in self.reports_sent.items()
             if room in self.reports_seen
+        )
+
+    def answer_times_ms(self) -> list[float]:
+        """Report sent -> alertd's answer (201), in ms, sorted."""
+        return sorted(
+            (self.reports_answered[room] - sent) * 1000 for room, sent in self.reports_sent.items()
         )
 
     def lost(self) -> list[str]:
@@ -233,6 +240,7 @@ async def _act(
         call = roll_call(alert_id, action.report, idempotency_key=f"{key}-{room}")
         sent = time.perf_counter()
         await cast_of.teachers.call(call)
+        outcome.reports_answered[room] = time.perf_counter()
         outcome.reports_sent[room] = sent
         return
     if isinstance(step, AcknowledgeStep):
