@@ -1,12 +1,14 @@
 """The parts of alertd's API that the roll-call and drills work adds, in one place.
 
 Room accountability: `POST /v1/alerts/{id}/roll` (a room's report; Idempotency-Key; 201),
-its stream event `RoomReported`; the after-action report `GET /v1/alerts/{id}/report`.
-Everything else the simulator uses is the API of `clients.python`.
+its stream event `RoomReported`; the after-action report `GET /v1/alerts/{id}/report`;
+drill plans: `POST /v1/drills` (scheduled), `/v1/drills/{id}/start` (its alert is raised),
+`/v1/drills/{id}/end`. Everything else the simulator uses is the API of `clients.python`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from clients.python.request import Call
@@ -33,6 +35,20 @@ def roll_call(alert_id: str, report: RollReport, *, idempotency_key: str) -> Cal
         json=body,
         headers={"Idempotency-Key": idempotency_key},
     )
+
+
+def drill_plan_call(body: dict[str, Any], *, scheduled_for: datetime) -> Call:
+    """Schedule a drill plan for `scheduled_for` (its alert's fields in `body`)."""
+    return Call("POST", "/v1/drills", json={**body, "scheduled_for": scheduled_for.isoformat()})
+
+
+def drill_start_call(plan_id: str) -> Call:
+    """Start the plan: the answer's `alert_id` is the drill alert it raised."""
+    return Call("POST", f"/v1/drills/{plan_id}/start")
+
+
+def drill_end_call(plan_id: str) -> Call:
+    return Call("POST", f"/v1/drills/{plan_id}/end")
 
 
 def report_call(alert_id: str) -> Call:

@@ -20,7 +20,13 @@ from typing import Any
 
 from clients.python.request import AlertdError, Call, Unreachable, action_call
 from clients.simulator.cast import assemble
-from clients.simulator.contract import report_call, roll_call
+from clients.simulator.contract import (
+    drill_end_call,
+    drill_plan_call,
+    drill_start_call,
+    report_call,
+    roll_call,
+)
 from clients.simulator.pace import Pace
 from clients.simulator.performer import Performers, PressRefused, performers, raise_body, raise_call
 from clients.simulator.plan import Action, Plan, make_plan
@@ -28,6 +34,7 @@ from clients.simulator.scenario import (
     AcknowledgeStep,
     AllClearStep,
     CancelStep,
+    EndDrillStep,
     NoteStep,
     RaiseStep,
     ResolveStep,
@@ -64,6 +71,7 @@ class Outcome:
     run_id: str
     time_scale: float = 1.0  # server seconds per scenario second (1 / --speed)
     alert_ids: dict[str, str] = field(default_factory=dict)
+    drill_plans: dict[str, str] = field(default_factory=dict)  # alert name -> its plan's id
     done: int = 0
     failures: list[Failure] = field(default_factory=list)
     reports_sent: dict[str, float] = field(default_factory=dict)  # room -> perf_counter
@@ -194,7 +202,7 @@ async def _perform(
     try:
         if isinstance(step, RaiseStep):
             try:
-                alert_id = await _raise(step, cast_of, watcher, pace, key)
+                alert_id = await _raise(step, cast_of, watcher, pace, key, outcome)
             except BaseException:
                 # What depends on this alert fails at once rather than waiting for it.
                 alerts[step.alert].set_exception(NotRaised(f"alert {step.alert!r} not raised"))
@@ -214,7 +222,7 @@ async def _perform(
 
 
 async def _raise(
-    step: RaiseStep, cast_of: Performers, watcher: Watcher, pace: Pace, key: str
+    step: RaiseStep, cast_of: Performers, watcher: Watcher, pace: Pace, key: str, outcome: Outcome
 ) -> str:
     if step.by in cast_of.cast.devices:
         body = raise_body(cast_of.scenario, step)
@@ -223,9 +231,16 @@ async def _raise(
             return str(answer["id"])
         device = cast_of.cast.devices[step.by]
         return await watcher.alert_raised_by(f"device:{device.id}")
-    answer = await cast_of.person(step.by).call(
-        raise_call(cast_of.scenario, step, idempotency_key=key)
-    )
+    person = cast_of.person(step.by)
+    if step.drill_plan:
+        body = raise_body(cast_of.scenario, step)
+        for field_name in ("drill", "source"):
+            body.pop(field_name, None)  # a plan's alert is a drill, raised by the plan
+        plan = await person.call(drill_plan_call(body, scheduled_for=pace.now()))
+        outcome.drill_plans[step.alert] = str(plan["id"])
+        started = await person.call(drill_start_call(str(plan["id"])))
+        return str(started["alert_id"])
+    answer = await person.call(raise_call(cast_of.scenario, step, idempotency_key=key))
     return str(answer["id"])
 
 
@@ -253,6 +268,8 @@ async def _act(
         call = action_call(alert_id, "all-clear", {"note": step.note})
     elif isinstance(step, ResolveStep):
         call = action_call(alert_id, "resolve", {"note": step.note})
+    elif isinstance(step, EndDrillStep):
+        call = drill_end_call(outcome.drill_plans[step.alert])
     elif isinstance(step, CancelStep):
         call = action_call(alert_id, "cancel", {"reason": step.reason})
     else:  # pragma: no cover - the scenario's union is exhaustive

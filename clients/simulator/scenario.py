@@ -134,6 +134,11 @@ class RaiseStep(_Step):
     note: str | None = None
     destination: str | None = None
     hazard: Literal["chemical", "tornado", "earthquake", "other"] | None = None
+    drill_plan: bool = Field(
+        default=False,
+        description="raise it as a drill coordinator does: a drill plan scheduled and "
+        "started at `at` (POST /v1/drills, then /start); `end_drill` ends it",
+    )
 
 
 class _OnAlert(_Step):
@@ -166,6 +171,12 @@ class ResolveStep(_OnAlert):
     note: str | None = None
 
 
+class EndDrillStep(_OnAlert):
+    """End the drill plan the alert was raised by (its alert gets the all clear)."""
+
+    do: Literal["end_drill"]
+
+
 class CancelStep(_OnAlert):
     do: Literal["cancel"]
     reason: str = Field(min_length=1)
@@ -192,6 +203,7 @@ Step = Annotated[
     | NoteStep
     | AllClearStep
     | ResolveStep
+    | EndDrillStep
     | CancelStep
     | RollStep,
     Field(discriminator="do"),
@@ -253,6 +265,14 @@ def reference_problems(scenario: Scenario) -> list[tuple[Path, str]]:
             problems.append(((*where, "by"), f"no person or button called {step.by!r}"))
         elif step.by in buttons and not isinstance(step, RaiseStep):
             problems.append(((*where, "by"), "a button can only raise"))
+        if isinstance(step, RaiseStep) and step.drill_plan:
+            if not scenario.drill or step.by not in people:
+                problems.append(((*where, "drill_plan"), "a drill plan is a person's drill"))
+        if isinstance(step, EndDrillStep):
+            planned = [s for s in scenario.timeline if isinstance(s, RaiseStep)
+                       and s.alert == step.alert and s.drill_plan]  # fmt: skip
+            if not planned:
+                problems.append(((*where, "alert"), f"{step.alert!r} is not a drill plan's"))
         if isinstance(step, RaiseStep):
             worn = buttons.get(step.by)
             if worn is not None and worn.kind == "badge" and step.room is None:

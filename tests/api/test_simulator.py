@@ -28,6 +28,7 @@ from clients.simulator.contract import report_figures
 from clients.simulator.document import load_scenario
 from clients.simulator.pace import ServerClock
 from clients.simulator.runner import Outcome, simulate
+from clients.simulator.scenario import AllClearStep, EndDrillStep, RaiseStep
 
 ROLL_ROUTE = "/v1/alerts/{alert_id}/roll"
 
@@ -140,6 +141,31 @@ async def test_an_evacuation_drill_with_a_room_that_never_reports(
     [expected] = outcome.plan.expected
     assert len(expected.unreported_rooms) == 1 and expected.all_rooms_accounted is None
     check_rooms(app, outcome, unreported=1)
+
+
+async def test_a_lockdown_drill_run_from_a_drill_plan(
+    live: tuple[FastAPI, str], clock: FakeClock
+) -> None:
+    app, url = live
+    if not has_route(app, "/v1/drills"):
+        pytest.skip("drill plans are not in this alertd yet (the drills work)")
+    shipped = load_scenario(scenario_path("lockdown_drill"))
+    timeline = [
+        step.model_copy(update={"drill_plan": True}) if isinstance(step, RaiseStep)
+        else EndDrillStep(at=step.at, by="coordinator", do="end_drill")
+        if isinstance(step, AllClearStep) else step
+        for step in shipped.timeline
+    ]  # fmt: skip
+    scenario = shipped.model_copy(update={"timeline": timeline})
+    start = clock.now()
+    outcome = await simulate(scenario, url, pace=ServerClock(clock), settle_seconds=10)
+
+    assert outcome.failures == [] and outcome.drill_plans.keys() == {"alert"}
+    detail = await alert_detail(url, outcome.alert_ids["alert"])
+    assert (detail["kind"], detail["drill"], detail["state"]) == ("lockdown", True, "all_clear")
+    assert seconds_after(start, detail, "AlertRaised") == [0.0]
+    assert seconds_after(start, detail, "AllClearGiven") == [300.0]
+    check_rooms(app, outcome)
 
 
 async def test_the_same_seed_gives_the_same_timeline_against_a_server(

@@ -92,6 +92,18 @@ def test_an_alert_used_before_it_is_raised_or_never_raised_is_refused() -> None:
     assert refused(text) == [(15, "timeline[3].at", "before 'alert' is raised")]
 
 
+def test_a_drill_plan_is_a_persons_drill_and_only_its_alert_is_ended_as_one() -> None:
+    real = GOOD.replace("console: dispatcher", "drill: false\nconsole: dispatcher")
+    text = real.replace(
+        "kind: lockdown, room: r-1}", "kind: lockdown, room: r-1, drill_plan: true}"
+    )
+    assert refused(text) == [(13, "timeline[0].drill_plan", "a drill plan is a person's drill")]
+    text = GOOD.replace("{at: 300, do: all_clear, by: sro}", "{at: 300, do: end_drill, by: sro}")
+    assert refused(text) == [(16, "timeline[4].alert", "'alert' is not a drill plan's")]
+    planned = text.replace("room: r-1}", "room: r-1, drill_plan: true}")
+    assert parse_scenario(planned).timeline[4].do == "end_drill"
+
+
 def test_a_spread_that_ends_before_it_starts_is_refused() -> None:
     [(line, field, message)] = refused(GOOD.replace("until: 40", "until: 1"))
     assert (line, field) == (15, "timeline[3]") and "until" in message
