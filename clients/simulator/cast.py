@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,7 +194,7 @@ async def _sign_in(http: httpx.AsyncClient, part: str, login: Login) -> str:
     return str(answer.json()["access_token"])
 
 
-async def _step(part: str, call: Any) -> Any:
+async def _step(part: str, call: Awaitable[Any]) -> Any:
     try:
         return await call
     except AlertdError as error:

@@ -15,15 +15,6 @@ import os
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
-from clients.simulator.cast import SetupFailed
-from clients.simulator.display import ProgressBar, figures, summary
-from clients.simulator.document import ScenarioRefused, load_scenario
-from clients.simulator.pace import RealTime
-from clients.simulator.plan import RoomsUnavailable
-from clients.simulator.runner import simulate
-
 SHIPPED = Path(__file__).parent / "scenarios"
 
 
@@ -70,6 +61,16 @@ def scenario_path(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `alertd` reads this module on every start (see the package's doc).
+    from rich.console import Console
+
+    from clients.simulator.cast import SetupFailed
+    from clients.simulator.display import ProgressBar, figures, summary
+    from clients.simulator.document import ScenarioRefused, load_scenario
+    from clients.simulator.pace import RealTime
+    from clients.simulator.plan import RoomsUnavailable
+    from clients.simulator.runner import simulate
+
     try:
         scenario = load_scenario(scenario_path(args.scenario))
     except ScenarioRefused as refused:

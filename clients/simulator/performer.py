@@ -26,7 +26,7 @@ from clients.button_bridge.envelope import Envelope, request_topic, signed_envel
 from clients.python.asynchronous import AsyncAlertdClient
 from clients.python.request import Call, RetryPolicy
 from clients.simulator.cast import Cast
-from clients.simulator.scenario import Scenario
+from clients.simulator.scenario import RaiseStep, Scenario
 
 RETRY = RetryPolicy(attempts=6, first_delay=0.2, max_delay=2.0)
 
@@ -150,7 +150,7 @@ def compact(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def raise_body(scenario: Scenario, step: Any) -> dict[str, Any]:
+def raise_body(scenario: Scenario, step: RaiseStep) -> dict[str, Any]:
     return compact(
         {
             "kind": step.kind,
@@ -164,7 +164,7 @@ def raise_body(scenario: Scenario, step: Any) -> dict[str, Any]:
     )
 
 
-def raise_call(scenario: Scenario, step: Any, *, idempotency_key: str) -> Call:
+def raise_call(scenario: Scenario, step: RaiseStep, *, idempotency_key: str) -> Call:
     return Call(
         "POST",
         "/v1/alerts",
