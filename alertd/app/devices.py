@@ -29,6 +29,7 @@ from alertd.core.device_signature import (
 )
 from alertd.core.errors import NotFound, Unauthenticated, ValidationFailed
 from alertd.core.permission import Action, Principal, authorize
+from alertd.core.supervision import DeviceHealth, Heartbeat, supervised_from
 
 # What a refused device is told. Never the signature, the secret or the expected values.
 REFUSALS = {
@@ -80,9 +81,13 @@ class DeviceService:
         room_id: str | None = None,
         user_id: str | None = None,
         device_id: str | None = None,
+        heartbeat_interval: timedelta | None = None,
     ) -> DeviceSecret:
         """Register a device bound to a room (wall button, kiosk) or a person (badge).
-        NotFound for a school outside the admin's; ValidationFailed names a bad binding."""
+        NotFound for a school outside the admin's; ValidationFailed names a bad binding.
+
+        With `heartbeat_interval`, the device is supervised from now on: if its first
+        heartbeat does not come within the interval, it is reported silent."""
         _require_manage(principal, school_id=school_id, what="school", ident=school_id)
         check_binding(kind, room_id=room_id, user_id=user_id)
         now = self._clock.now()
@@ -111,11 +116,16 @@ class DeviceService:
                     raise ValidationFailed("user_id", f"no person {user_id!r} at this school")
             if not await tx.add_device(record):
                 raise ValidationFailed("id", f"a device with id {device.id!r} already exists")
+            if heartbeat_interval is not None:
+                await tx.supervise(_first_expected(device, heartbeat_interval, now))
             detail = {
                 "name": device.name,
                 "kind": kind.value,
                 "room_id": room_id,
                 "user_id": user_id,
+                "heartbeat_interval_seconds": (
+                    int(heartbeat_interval.total_seconds()) if heartbeat_interval else None
+                ),
             }
             await tx.audit([_entry(principal, "device.create", device, now, detail)])
         return DeviceSecret(device, self._secret(device.id, record.secret_salt))
@@ -168,7 +178,8 @@ class DeviceService:
         is bound to the nonce, the request is a bound retry (`core.device_signature`): it may
         be as old as the bridge's buffer allows and may repeat its nonce, because the raise
         answers a repeat with the alert it already opened. So a press survives an outage, and
-        a crash between recording the nonce and committing the alert."""
+        a crash between recording the nonce and committing the alert. A bound retry whose
+        nonce is spent and whose key has raised its alert is still a replay, and refused."""
         record = await self._store.device(request.device_id)
         if record is None or record.device.disabled:
             raise Unauthenticated(REFUSALS[SignatureCheck.BAD_SIGNATURE])
@@ -184,13 +195,21 @@ class DeviceService:
         )
         if outcome is not SignatureCheck.OK:
             raise Unauthenticated(REFUSALS[outcome])
+        principal = record.device.principal()
         async with self._store.transaction() as tx:
             fresh = await tx.use_nonce(
                 request.device_id, request.nonce, now=now, forget_before=now - 2 * self._max_skew
             )
-        if not fresh and not bound_retry:
+            # A spent nonce is forgiven only to a press that never got its alert (a crash
+            # came between the two commits); its raise then dedupes on the key.
+            unfinished = (
+                not fresh
+                and bound_retry
+                and not await tx.key_raised(scope=principal.actor.id, key=retry_key or "")
+            )
+        if not fresh and not unfinished:
             raise Unauthenticated(REPLAY)
-        return record.device.principal()
+        return principal
 
     def _secret(self, device_id: str, salt: str) -> str:
         return derive_device_secret(server_key=self._server_key, device_id=device_id, salt=salt)
@@ -205,6 +224,21 @@ class DeviceService:
         school = record.device.school_id
         _require_manage(principal, school_id=school, what="device", ident=device_id)
         return record
+
+
+def _first_expected(device: Device, interval: timedelta, now: datetime) -> DeviceHealth:
+    beat = Heartbeat(
+        device_id=device.id,
+        device_name=device.name,
+        school_id=device.school_id,
+        room_id=device.room_id,
+        interval=interval,
+        battery_percent=None,
+    )
+    try:
+        return supervised_from(beat, now=now)
+    except ValidationFailed as refusal:  # the interval, named as the admin sent it
+        raise ValidationFailed("heartbeat_interval_seconds", refusal.message) from None
 
 
 def _require_manage(principal: Principal, *, school_id: str, what: str, ident: str) -> None:

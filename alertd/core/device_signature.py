@@ -28,10 +28,12 @@ as another device's, nor reinterpreted by a later version of this format.
 A press must survive an outage: the bridge keeps the signed request on disk and sends it,
 unchanged, until alertd answers. So a raise whose Idempotency-Key is bound to its signed nonce
 (`bound_retry_key`: "<device id>.<nonce>") is a *bound retry*: it may be older than the skew
-(up to the buffer's maximum age) and may repeat a nonce already seen. Both are safe because the
-key cannot be changed without breaking the binding, and the raise answers a repeated key with
-the alert it already opened: replaying a captured request can only deliver the device's own
-press, once. Everything else keeps the strict rule (fresh timestamp, unused nonce).
+(up to the buffer's maximum age), and may repeat a nonce already seen as long as its key has
+not raised an alert yet (a crash came between recording the nonce and committing the alert).
+Both are safe because the key cannot be changed without breaking the binding, and the raise
+answers a repeated key with the alert it already opened: replaying a captured request can
+only deliver the device's own press, once. Everything else keeps the strict rule (fresh
+timestamp, unused nonce).
 
 Device secrets are not stored: each is derived as HMAC(server key, device id + salt) from a
 random per-generation salt that is stored (see `derive_device_secret`). A copy of the

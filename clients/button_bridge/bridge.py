@@ -13,10 +13,11 @@
   made while alertd is down arrive when it is back, each exactly once (Idempotency-Key).
 
 Each request goes with the Idempotency-Key `<device id>.<nonce>`, which binds it to its signed
-nonce: alertd then accepts it however often it is retried (a repeat returns the alert it
-raised, even after a crash that spent the nonce) and however late, up to alertd's
-`device_buffer_max_age_hours`; the alert says how late it arrived. Only a press buffered
-longer than that is refused as stale.
+nonce: alertd then accepts it after a crash that spent the nonce before the alert was
+committed, and however late, up to alertd's `device_buffer_max_age_hours`; the alert says
+how late it arrived. Only a press buffered longer than that is refused as stale. (A retry
+whose first answer was lost after alertd committed is refused as a replay and kept as
+`refused`: its alert exists.)
 """
 
 from __future__ import annotations

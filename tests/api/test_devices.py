@@ -23,9 +23,10 @@ from starlette.requests import HTTPConnection
 from alertd.adapters.db import schema
 from alertd.adapters.db.audit import read_audit
 from alertd.adapters.http.deps import HttpContext
-from alertd.app.ports import AlertFilter
+from alertd.app.ports import AlertFilter, LogQuery
 from alertd.core.actor import Actor
 from alertd.core.device_signature import SignedRequest
+from alertd.core.notice import Notice, NoticeType
 from alertd.core.permission import Principal, Role
 from alertd.main import create_app
 from alertd.settings import Settings
@@ -271,10 +272,10 @@ async def test_a_press_kept_through_a_two_hour_outage_raises_once_marked_with_it
     clock.advance(2 * 3600)
 
     first = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key=BOUND_KEY)
-    again = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key=BOUND_KEY)
+    replayed = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key=BOUND_KEY)
 
     assert first.status_code == 201, first.text
-    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    assert replayed.status_code == 401, "its alert was raised: a replay, even with its key"
     assert await alert_count(app) == 1
     timeline = await app.state.context.store.timeline(first.json()["id"])
     assert timeline[0].event.data == {"pressed_at": pressed_at.isoformat(), "delay_seconds": 7200}
@@ -355,6 +356,31 @@ async def test_a_bound_key_does_not_excuse_a_stale_heartbeat(
     headers |= {"Content-Type": "application/json", "Idempotency-Key": BOUND_KEY}
     answer = await button.client.post("/v1/devices/heartbeat", content=body, headers=headers)
     assert answer.status_code == 401
+
+
+async def test_a_device_supervised_from_registration_that_never_calls_in_is_reported_silent(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    supervised = await register(client, id="btn-quiet", room_id=ROOM, heartbeat_interval_seconds=60)
+    unsupervised = await register(client, id="btn-other", room_id=ROOM)
+    assert supervised.status_code == unsupervised.status_code == 201, supervised.text
+    clock.advance(61)
+
+    await app.state.context.supervision.run_once()
+
+    log = await app.state.context.store.read_log(LogQuery(after=0, limit=1000))
+    troubles = [(e.event.type, e.event.data["device_id"], e.event.data["reason"])
+                for e in log if isinstance(e.event, Notice)]  # fmt: skip
+    assert troubles == [(NoticeType.DEVICE_TROUBLE, "btn-quiet", "silent")]
+
+
+async def test_a_heartbeat_interval_out_of_range_is_refused_naming_the_field(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    answer = await register(client, id="btn-bad", room_id=ROOM, heartbeat_interval_seconds=0)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "heartbeat_interval_seconds"
+    assert await app.state.context.store.read_log(LogQuery(after=0, limit=10)) == []
 
 
 async def test_a_wall_button_cannot_raise_for_another_room(app: FastAPI, button: Device) -> None:

@@ -156,6 +156,11 @@ async def create_device(body: wire.DeviceIn, ctx: Ctx, principal: Who) -> Orjson
         school_id=body.school_id,
         room_id=body.room_id,
         user_id=body.user_id,
+        heartbeat_interval=(
+            timedelta(seconds=body.heartbeat_interval_seconds)
+            if body.heartbeat_interval_seconds is not None
+            else None
+        ),
     )
     return OrjsonResponse(_secret_out(issued), status_code=201)
 
