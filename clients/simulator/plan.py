@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clients.simulator.scenario import (
-    NOT_ROLL_ROOM_TYPES,
+    ROLL_ROOM_TYPES,
     AcknowledgeStep,
     RaiseStep,
     RollStep,
@@ -51,7 +51,7 @@ class Expected:
     """What the after-action report of one alert must say, from the plan alone (seconds
     after the alert was raised; None where the scenario never gets there). A room is
     accounted for from its first report; `unreported_rooms` are those of the school a roll
-    expects (all but `NOT_ROLL_ROOM_TYPES`) that never reported."""
+    expects (`ROLL_ROOM_TYPES`) that never reported."""
 
     alert: str
     raised_at: float
@@ -83,11 +83,8 @@ class RoomsUnavailable(ValueError):
 def choose_rooms(rooms: Rooms, on_site: Sequence[RoomOnSite], rng: random.Random) -> list[str]:
     """The rooms that take part: `count` of those of the wanted types, drawn with `rng`,
     in the school's order."""
-    wanted = [
-        room
-        for room in on_site
-        if (room.type in rooms.types if rooms.types else room.type not in NOT_ROLL_ROOM_TYPES)
-    ]
+    types = rooms.types or ROLL_ROOM_TYPES
+    wanted = [room for room in on_site if room.type in types]
     if rooms.count == "all":
         return [r.id for r in wanted]
     if rooms.count > len(wanted):
@@ -110,7 +107,7 @@ def make_plan(scenario: Scenario, on_site: Sequence[RoomOnSite]) -> Plan:
         else:
             actions.append(Action(_when(step.at, step.until, rng), index, step))
     actions.sort(key=lambda a: (a.at, a.step_index))
-    accountable = [room.id for room in on_site if room.type not in NOT_ROLL_ROOM_TYPES]
+    accountable = [room.id for room in on_site if room.type in ROLL_ROOM_TYPES]
     return Plan(tuple(rooms), tuple(actions), _expected(scenario, actions, accountable))
 
 

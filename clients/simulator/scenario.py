@@ -18,9 +18,19 @@ Seconds = Annotated[float, Field(ge=0, le=86400)]
 AlertKindName = Literal[
     "hold", "secure", "lockdown", "evacuate", "shelter", "medical", "fire", "staff_assist"
 ]
-# The rooms a roll does not expect to hear from (people pass through them), as alertd's
-# after-action report counts them; a scenario's `rooms.types` may still name them.
-NOT_ROLL_ROOM_TYPES = ("corridor", "stairwell", "restroom", "storage")
+# The rooms a roll expects to hear from, as alertd counts them (`alertd.core.roll.
+# ACCOUNTED_ROOM_TYPES`: where classes, groups or staff are during the school day; a test
+# holds the two lists together). A scenario's `rooms.types` may name others.
+ROLL_ROOM_TYPES = (
+    "classroom",
+    "lab",
+    "office",
+    "gym",
+    "cafeteria",
+    "library",
+    "auditorium",
+    "nurse",
+)
 # People the admin can make for a run: they belong to the scenario's school.
 CREATABLE_ROLES = ("staff", "sro", "drill_coordinator", "school_admin")
 
@@ -100,7 +110,7 @@ class GeneratedSchool(_Strict):
 
 class Rooms(_Strict):
     """The rooms whose teachers take part: `count` of the school's rooms of `types`
-    (default: the rooms a roll expects, all but `NOT_ROLL_ROOM_TYPES`), drawn with the seed; `all`
+    (default: the rooms a roll expects, `ROLL_ROOM_TYPES`), drawn with the seed; `all`
     for all of them."""
 
     count: int | Literal["all"] = "all"

@@ -120,7 +120,7 @@ async def test_a_lockdown_drill_runs_on_the_servers_clock_as_planned(
     for kind, count in {"AlertRaised": 1, "AlertAcknowledged": 1, "ResponderStatusReported": 2,
                         "NoteAdded": 1, "AllClearGiven": 1}.items():  # fmt: skip
         assert outcome.events[kind] == count, kind
-    assert len(outcome.plan.rooms) == 45  # every room of Lincoln High a roll expects
+    assert len(outcome.plan.rooms) == 43  # every room of Lincoln High a roll expects
     check_rooms(app, outcome)
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from alertd.core.roll import ACCOUNTED_ROOM_TYPES
 from clients.simulator.cli import SHIPPED
 from clients.simulator.document import ScenarioRefused, load_scenario, parse_scenario
 from clients.simulator.plan import RoomOnSite, make_plan
+from clients.simulator.scenario import ROLL_ROOM_TYPES
 
 GOOD = """\
 version: 1
@@ -140,6 +142,10 @@ def test_the_cli_refuses_a_broken_file_before_sending_anything(tmp_path: Path) -
     assert run.returncode == 2
     assert f"{broken}:14: timeline[2].status:" in run.stderr
     assert "unreachable" not in run.stderr and "set-up" not in run.stderr
+
+
+def test_the_rooms_a_roll_expects_are_alertds() -> None:
+    assert set(ROLL_ROOM_TYPES) == {t.value for t in ACCOUNTED_ROOM_TYPES}
 
 
 def test_the_same_seed_plans_the_same_timeline_and_another_seed_another() -> None:
