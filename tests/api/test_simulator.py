@@ -110,6 +110,7 @@ async def test_a_lockdown_drill_runs_on_the_servers_clock_as_planned(
         "lockdown", "lincoln-hs-a-204", True, "all_clear",
     )  # fmt: skip
     assert detail["raised_by"]["role"] == "drill_coordinator"
+    assert outcome.drill_plans.keys() == {"alert"}  # raised through a drill plan
     assert seconds_after(start, detail, "AlertRaised") == [0.0]
     assert seconds_after(start, detail, "AlertAcknowledged") == [4.0]
     assert seconds_after(start, detail, "ResponderStatusReported") == [9.0, 25.0]
