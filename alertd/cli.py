@@ -1,5 +1,5 @@
 """The `alertd` command: demo, serve, db upgrade, site load, site import-imdf, audit verify,
-user create, roster import."""
+user create, roster import, simulate (drills and load against a running alertd)."""
 
 from __future__ import annotations
 
@@ -356,7 +356,19 @@ def main(argv: list[str] | None = None) -> int:
     roster_import.add_argument(
         "--dry-run", action="store_true", help="show what would change; change nothing"
     )
+    from clients.simulator import cli as simulator
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="run a drill scenario against a running alertd (simulated teachers, buttons, "
+        "SROs, dispatchers), or a load test",
+        description=simulator.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulator.add_arguments(simulate)
     args = parser.parse_args(argv)
+    if args.command == "simulate":  # a client of the API: no server settings
+        return simulator.run(args)
 
     settings = Settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)

@@ -27,9 +27,7 @@ CAMERA = "lincoln-hs-a-1-cam-1"
 
 @pytest.fixture
 def settings(tmp_path, sqlite_url) -> Settings:  # type: ignore[no-untyped-def]
-    return make_settings(
-        tmp_path, sqlite_url, camera_stall_seconds=2.0, camera_linger_seconds=0.2
-    )
+    return make_settings(tmp_path, sqlite_url, camera_stall_seconds=2.0, camera_linger_seconds=0.2)
 
 
 @pytest.fixture

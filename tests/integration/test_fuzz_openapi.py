@@ -42,6 +42,8 @@ LAST = ("POST /v1/auth/sign-out-everywhere",)
 @schemathesis.serializer("application/zip", "application/sdp")
 def _raw_body(_ctx: object, value: object) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
+
+
 CASES_RUN: list[str] = []
 
 
