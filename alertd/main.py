@@ -157,6 +157,7 @@ def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts
             server_key=server_key,
             max_skew=timedelta(seconds=settings.device_clock_skew_seconds),
             secret_grace=timedelta(hours=settings.device_secret_grace_hours),
+            buffer_max_age=timedelta(hours=settings.device_buffer_max_age_hours),
         ),
         audit=AuditService(
             store=store,

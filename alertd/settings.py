@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
     device_clock_skew_seconds: int = Field(default=30, ge=1, le=300)
+    device_buffer_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        le=720,
+        description="How old a press that a button bridge kept through an outage may be when "
+        "it arrives: it still raises its alert, once, marked with its delay.",
+    )
     device_secret_grace_hours: int = Field(
         default=24, ge=0, description="How long a rotated device secret stays valid."
     )

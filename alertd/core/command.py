@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from alertd.core.alert import ResponderStatus
@@ -64,6 +65,9 @@ class RaiseAlert:
     destination: str | None = None
     hazard: Hazard | None = None
     source: AlertSource | None = None  # None: "api"; a device's is set from its kind
+    # When a device signed the press (its clock): a press a bridge kept through an outage
+    # arrives late, and dispatch must see how late.
+    pressed_at: datetime | None = None
 
     def normalize(self) -> RaiseAlert:
         destination, hazard = check_kind_details(
@@ -78,6 +82,7 @@ class RaiseAlert:
             destination=destination,
             hazard=hazard,
             source=self.source,
+            pressed_at=self.pressed_at,
         )
 
 

@@ -127,6 +127,16 @@ function timelineSection(state, detail) {
       el("button", { type: "submit" }, "Add note")));
 }
 
+// A press a button bridge kept through an outage arrives late: dispatch must see when it was
+// pressed, not only when alertd heard of it. A minute or more counts as late.
+function latePress(detail) {
+  const timing = detail.timeline?.[0]?.data ?? {};
+  if (!(timing.delay_seconds >= 60)) return null;
+  return [el("dt", {}, "Pressed"),
+    el("dd", { class: "late-press", "data-field": "pressed" },
+      `${clock(timing.pressed_at)}, delivered ${age(timing.pressed_at, Date.parse(detail.raised_at))} late (the button could not reach alertd)`)];
+}
+
 export function renderDetail(state, container, detail, now = Date.now()) {
   if (!detail) { container.replaceChildren(el("p", { class: "empty" }, "Select an alert in the queue.")); return; }
   const campus = CAMPUS_KINDS.has(detail.kind);
@@ -141,6 +151,7 @@ export function renderDetail(state, container, detail, now = Date.now()) {
       el("dt", {}, "State"), el("dd", { "data-field": "state" }, STATE_LABEL[detail.state]),
       el("dt", {}, "Raised by"), el("dd", { "data-field": "raised-by" }, `${detail.raised_by.name} (${detail.raised_by.role.replace("_", " ")}) from the ${SOURCE_LABEL[detail.source] ?? detail.source}`),
       el("dt", {}, "Raised"), el("dd", {}, `${clock(detail.raised_at)} (${age(detail.raised_at, now)} ago)`),
+      latePress(detail),
       detail.destination ? [el("dt", {}, "Evacuate to"), el("dd", {}, detail.destination)] : null,
       detail.hazard ? [el("dt", {}, "Hazard"), el("dd", {}, detail.hazard)] : null,
       detail.cancel_reason ? [el("dt", {}, "Cancelled because"), el("dd", {}, detail.cancel_reason)] : null,
