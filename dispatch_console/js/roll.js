@@ -16,6 +16,7 @@ export class Rolls {
     this.onChange = onChange;
     this.rolls = new Map(); // alert id -> the roll as last read
     this.timers = new Map();
+    this.failed = new Set(); // rolls that could not be read: only an event tries again
   }
 
   get(alertId) { return this.rolls.get(alertId) ?? null; }
@@ -36,8 +37,11 @@ export class Rolls {
     this.timers.delete(alertId);
     try {
       this.rolls.set(alertId, await this.api.get(`/v1/alerts/${encodeURIComponent(alertId)}/roll`));
+      this.failed.delete(alertId);
       this.onChange(alertId);
-    } catch { /* the next event or selection reads it again */ }
+    } catch {
+      this.failed.add(alertId); // the next event or selection reads it again
+    }
   }
 
   // The roll the floor plan of `schoolId` shows: the selected alert's if it keeps one,
@@ -52,7 +56,7 @@ export class Rolls {
     }
     if (!alert) return null;
     const roll = this.get(alert.id);
-    if (!roll && !this.timers.has(alert.id)) this.reload(alert.id);
+    if (!roll && !this.timers.has(alert.id) && !this.failed.has(alert.id)) this.reload(alert.id);
     return roll;
   }
 }
