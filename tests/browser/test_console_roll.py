@@ -54,7 +54,7 @@ def test_the_floor_plan_colours_rooms_by_roll_status_and_follows_reports_live(
     for room, status in ((SECURED, "secured"), (HELP, "needs_help"), (SILENT, "not_reported")):
         shape = dispatcher.plan_room(room)
         expect(shape).to_have_attribute("data-roll-status", status, timeout=TIMEOUT_MS)
-        assert shape.evaluate("n => getComputedStyle(n).fill") == COLOURS[status]
+        expect(shape).to_have_css("fill", COLOURS[status])  # the plan redraws: poll it
     expect(dispatcher.plan_room(CORRIDOR)).not_to_have_attribute("data-roll-status", "not_reported")
     expect(page.locator("#roll-legend")).to_be_visible()
     counts = dispatcher.field("roll-counts")
