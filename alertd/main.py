@@ -40,8 +40,10 @@ from alertd.adapters.http import (
     auth,
     cameras,
     devices,
+    drills,
     ops,
     push,
+    reports,
     roll,
     schools,
     twilio,
@@ -84,6 +86,7 @@ from alertd.app.supervision import SupervisionService
 from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+from alertd.wiring.drills import drill_services
 from alertd.wiring.roll import wire_roll
 
 logger = logging.getLogger(__name__)
@@ -326,6 +329,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+    drilling = drill_services(db, settings, store=store, alerts=service, clock=clock)
     rolls = wire_roll(
         db,
         settings,
@@ -406,6 +410,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         cameras=camera_views,
+        drills=drilling.drills,
+        reports=drilling.reports,
+        compliance=drilling.compliance,
         roll=rolls.service,
         authenticators=(
             devices.authenticate_device,
@@ -429,6 +436,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         twilio.router,
         push.router,
         cameras.router,
+        drills.router,
+        reports.router,
         roll.router,
     )
     for router in (*routers, stream.router, ops.router):

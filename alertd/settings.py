@@ -222,6 +222,18 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Keep a source open this long after its last viewer."
     )
 
+    compliance_state: str = Field(
+        default="NY",
+        min_length=2,
+        max_length=16,
+        description="The state whose drill requirements the compliance page counts against.",
+    )
+    compliance_file: Path | None = Field(
+        default=None,
+        description="A TOML file of drill requirements per state; default: the packaged "
+        "examples (configurable, not legal advice).",
+    )
+
     def placeholder_secrets(self) -> list[str]:
         """The settings still at their placeholder values (refused outside dev mode)."""
         return (

@@ -133,6 +133,7 @@ def raise_alert(
         destination=command.destination,
         hazard=command.hazard,
         source=command.source or AlertSource.API,
+        drill_link=command.drill_link,
     )
     event = AlertEvent(
         EventType.ALERT_RAISED, alert, actor, now, command.note, _press_timing(command, now)
@@ -231,6 +232,7 @@ def _upgrade(alert: Alert, command: Upgrade) -> _Outcome:
     )
     changed = replace(
         alert,
+        drill=alert.drill,  # a drill stays a drill: nothing upgrades it into a real alert
         kind=command.kind,
         severity=after.severity,
         destination=destination,

@@ -4,7 +4,7 @@ import {
   CAMPUS_KINDS, DELIVERY_LABEL, RESPONDER_LABEL, SOURCE_LABEL, STATE_LABEL,
   age, clock, el, isOpen, kindLabel,
 } from "./format.js";
-import { groupIncidents } from "./incidents.js";
+import { groupIncidents, reportPath, schoolsDrilling } from "./incidents.js";
 import { ROLL_KINDS, rollSection } from "./roll.js";
 
 export function roomName(state, alert) {
@@ -19,7 +19,14 @@ function responderSummary(alert) {
   return alert.responders.map((r) => `${r.actor.name} (${RESPONDER_LABEL[r.status]})`).join(", ");
 }
 
-function alertRow(state, alert, now) {
+// DRILL on drills; REAL on a real alert at a school where a drill is running.
+function badge(entry, drilling) {
+  if (entry.drill) return el("span", { class: "badge drill" }, "DRILL");
+  if (drilling.has(entry.school_id)) return el("span", { class: "badge real", "data-real": "" }, "REAL");
+  return null;
+}
+
+function alertRow(state, alert, now, drilling = new Set()) {
   const classes = ["row", alert.drill ? "drill" : "real", isOpen(alert) ? "open" : "closed"];
   return el("li", {},
     el("button", {
@@ -27,7 +34,7 @@ function alertRow(state, alert, now) {
       "aria-current": state.selected === alert.id ? "true" : "false",
       onclick: () => state.select(alert.id),
     },
-    el("span", { class: "kind" }, kindLabel(alert.kind), alert.drill ? el("span", { class: "badge drill" }, "DRILL") : null),
+    el("span", { class: "kind" }, kindLabel(alert.kind), badge(alert, drilling)),
     el("span", { class: "where" }, `${schoolName(state, alert.school_id)} · ${roomName(state, alert)}`),
     el("span", { class: "meta" },
       el("span", { class: "state" }, STATE_LABEL[alert.state]), el("br"),
@@ -35,7 +42,7 @@ function alertRow(state, alert, now) {
       el("span", { class: "responders" }, `${alert.responders.length} responder${alert.responders.length === 1 ? "" : "s"}`))));
 }
 
-function incidentRow(state, entry, now) {
+function incidentRow(state, entry, now, drilling) {
   const expanded = state.expanded.has(entry.key);
   const rooms = entry.rooms.map((id) => state.rooms.get(id)?.name ?? id);
   const shownRooms = rooms.slice(0, 4).join(", ") + (rooms.length > 4 ? ` +${rooms.length - 4} more` : "");
@@ -47,16 +54,17 @@ function incidentRow(state, entry, now) {
       onclick: () => state.toggle(entry.key),
     },
     el("span", { class: "kind" }, `${kindLabel(entry.kind)} — incident of ${entry.alerts.length} presses`,
-      entry.drill ? el("span", { class: "badge drill" }, "DRILL") : null),
+      badge(entry, drilling)),
     el("span", { class: "where" }, `${schoolName(state, entry.school_id)} · rooms: ${shownRooms || "whole campus"} · first ${clock(entry.first)}`),
     el("span", { class: "meta" }, el("span", { class: "state" }, `${open} open`), el("br"), age(entry.first, now))),
-    expanded ? el("ol", { class: "members" }, entry.alerts.map((a) => alertRow(state, a, now))) : null);
+    expanded ? el("ol", { class: "members" }, entry.alerts.map((a) => alertRow(state, a, now, drilling))) : null);
 }
 
 export function renderQueue(state, list, now = Date.now()) {
   const alerts = [...state.alerts.values()].filter((a) => state.showClosed || isOpen(a));
   const entries = groupIncidents(alerts);
-  const rows = entries.map((e) => (e.type === "alert" ? alertRow(state, e.alert, now) : incidentRow(state, e, now)));
+  const drilling = schoolsDrilling(state.alerts.values());
+  const rows = entries.map((e) => (e.type === "alert" ? alertRow(state, e.alert, now, drilling) : incidentRow(state, e, now, drilling)));
   if (!rows.length) rows.push(el("li", { class: "hint" }, "No active alert."));
   list.replaceChildren(...rows);
 }
@@ -105,6 +113,14 @@ function deliveriesSection(detail) {
         el("td", {}, d.attempts))))) : null);
 }
 
+// The after-action report (metrics, charts, deliveries) for the roles that see deliveries.
+function reportSection(detail) {
+  if (detail.deliveries === null) return null;
+  const link = (format, label) => el("a", { href: reportPath(detail.id, format), target: "_blank", rel: "noopener", "data-report": format }, label);
+  return el("section", { "aria-label": "After-action report", class: "report-links" }, el("h4", {}, "After-action report"),
+    el("p", {}, link("html", "Open the report"), " · ", link("csv", "CSV"), " · ", link("json", "JSON")));
+}
+
 function timelineSection(state, detail) {
   const items = detail.timeline.map((event) => {
     const who = `${event.actor.name}`;
@@ -144,6 +160,9 @@ export function renderDetail(state, container, detail, now = Date.now()) {
   const place = state.places.get(detail.room_id);
   container.replaceChildren(...[
     detail.drill ? el("div", { class: "drill-banner", role: "note", "data-drill-banner": "" }, "DRILL — NOT A REAL EMERGENCY") : null,
+    !detail.drill && schoolsDrilling(state.alerts.values()).has(detail.school_id)
+      ? el("div", { class: "real-banner", role: "alert", "data-real-banner": "" }, "REAL EMERGENCY — not part of the drill running at this school")
+      : null,
     el("div", { class: `detail-head ${detail.drill ? "drill" : "real"}`, "data-alert-id": detail.id },
       el("h3", {}, `${kindLabel(detail.kind)}${detail.drill ? " (drill)" : ""}`),
       el("p", {}, `${schoolName(state, detail.school_id)} · ${roomName(state, detail)}${place ? ` · ${place.building}, ${place.floor}` : ""}`)),
@@ -165,5 +184,6 @@ export function renderDetail(state, container, detail, now = Date.now()) {
     el("p", { class: "error", id: "action-error", role: "alert" }, state.actionError ?? ""),
     ROLL_KINDS.has(detail.kind) ? rollSection(state.rolls?.get(detail.id)) : null,
     deliveriesSection(detail),
+    reportSection(detail),
     timelineSection(state, detail)].filter(Boolean));
 }

@@ -390,6 +390,25 @@ camera_sources = sa.Table(
     sa.Index("ix_camera_sources_school", "school_id"),
 )
 
+# --- Drill plans (alertd.app.drills) --------------------------------------------------------
+
+# One row per planned drill; `body` holds the plan as `codec.drill_plan_to_dict` writes it,
+# the columns what listings and compliance filter on. `alert_id` is its drill alert, once
+# started.
+drill_plans = sa.Table(
+    "drill_plans",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("scheduled_for", Moment, nullable=False),
+    sa.Column("alert_id", sa.String(36)),
+    sa.Column("updated_at", Moment, nullable=False),
+    sa.Column("body", JsonDoc, nullable=False),
+    sa.Index("ix_drill_plans_school_scheduled", "school_id", "scheduled_for"),
+)
+
 # --- the roll (alertd.core.roll, alertd.app.roll) -------------------------------------------
 
 # One reminder timer per open alert that keeps a roll: when the round looks at it next

@@ -240,7 +240,10 @@ function renderCampus() {
   $("campus").replaceChildren(...open.map((alert) => {
     const p = document.createElement("p");
     const line = t("campus.line", { kind: t(`kind.${alert.kind}`).toUpperCase(), instruction: t(`instruction.${alert.kind}`) });
-    p.textContent = (alert.drill ? `${t("drill")} ` : "") + line;
+    // REAL on a real instruction while a drill is running too: it is not part of the drill.
+    const drilling = open.some((a) => a.drill && a.school_id === alert.school_id);
+    const marker = alert.drill ? t("drill") : drilling ? t("real") : "";
+    p.textContent = (marker ? `${marker} ` : "") + line;
     return p;
   }));
 }

@@ -80,6 +80,7 @@ export default {
   "push.AllClearGiven": "All clear after {kind}",
   "evacuate.to": "Evacuate to {place}.",
   "drill": "DRILL:",
+  "real": "REAL:",
   "connection.offline": "Offline. Alerts you send are kept and sent when the connection is back.",
   "silent": "Silent: this app never makes a sound.",
   "roll.call_heading": "Report your room",

@@ -80,6 +80,7 @@ export default {
   "push.AllClearGiven": "Fin de {kind}",
   "evacuate.to": "Evacuar a {place}.",
   "drill": "SIMULACRO:",
+  "real": "REAL:",
   "connection.offline": "Sin conexión. Las alertas que envíe se guardan y se envían cuando vuelva la conexión.",
   "silent": "Silenciosa: esta aplicación nunca emite sonidos.",
   "roll.call_heading": "Informe de su aula",
