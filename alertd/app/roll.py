@@ -115,6 +115,9 @@ class RollStore(Protocol):
     async def rolls_out_of_sync(self) -> bool:
         """Does any open alert that keeps a roll lack its timer (or any timer its alert)?"""
 
+    async def any_roll_due(self, *, now: datetime) -> bool:
+        """Is any roll timer due (a read, so an idle round takes no write lock)?"""
+
 
 @dataclass(frozen=True, slots=True)
 class Reported:
@@ -229,6 +232,8 @@ class RollService:
         if await self._store.rolls_out_of_sync():
             async with self._store.transaction() as tx:
                 await tx.sync_roll_timers(now=now)
+        if not await self._store.any_roll_due(now=now):
+            return False  # the usual round: nothing due, no write lock taken
         async with self._store.transaction() as tx:
             due = await tx.claim_due_rolls(now=now, lease=CLAIM_LEASE, limit=ROUND_LIMIT)
         queued = False

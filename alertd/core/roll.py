@@ -178,35 +178,40 @@ def fold_roll(alert_id: str, events: Sequence[AlertEvent]) -> Roll:
     """The roll after the alert's events, oldest first (its timeline)."""
     if not events:
         raise ValueError("an alert has at least its AlertRaised event")
-    roll = Roll(alert_id=alert_id, kind=events[0].alert.kind, started_at=None, kept=False)
+    kind = events[0].alert.kind
+    started_at: datetime | None = None
+    kept = closed = False
+    # The latest entry per room or group, in the order they first reported (dicts keep it).
+    entries: dict[tuple[str, str], RollEntry] = {}
+    reminders, last_reminder_at = 0, None
     for event in events:
-        roll = _apply(roll, event)
-    return roll
-
-
-def _apply(roll: Roll, event: AlertEvent) -> Roll:
-    alert = event.alert
-    kept = keeps_roll(alert.kind) and alert.state.is_open
-    match event.type:
-        case EventType.ALERT_RAISED:
-            started = event.at if keeps_roll(alert.kind) else None
-            return replace(roll, kind=alert.kind, started_at=started, kept=kept)
-        case EventType.ALERT_UPGRADED if alert.kind is not roll.kind:
-            if not keeps_roll(alert.kind):
-                return replace(roll, kind=alert.kind, kept=False)
-            # A new action: a new roll (reports of the old one say nothing about it).
-            return Roll(roll.alert_id, alert.kind, started_at=event.at, kept=kept)
-        case EventType.ROOM_REPORTED:
-            entry = entry_from_event(event)
-            others = tuple(e for e in roll.entries if e.key != entry.key)
-            if len(others) == len(roll.entries):
-                return replace(roll, entries=(*roll.entries, entry))
-            # Supersede in place, keeping the order rooms first reported in.
-            entries = tuple(entry if e.key == entry.key else e for e in roll.entries)
-            return replace(roll, entries=entries)
-        case EventType.ROLL_REMINDER:
-            return replace(roll, reminders=roll.reminders + 1, last_reminder_at=event.at)
-    return replace(roll, kept=kept, closed=not alert.state.is_open)
+        alert = event.alert
+        match event.type:
+            case EventType.ROOM_REPORTED:
+                entry = entry_from_event(event)
+                entries[entry.key] = entry
+                continue
+            case EventType.ROLL_REMINDER:
+                reminders, last_reminder_at = reminders + 1, event.at
+                continue
+            case EventType.ALERT_RAISED:
+                started_at = event.at if keeps_roll(alert.kind) else None
+            case EventType.ALERT_UPGRADED if alert.kind is not kind and keeps_roll(alert.kind):
+                # A new action: a new roll (reports of the old one say nothing about it).
+                started_at, entries, reminders, last_reminder_at = event.at, {}, 0, None
+        kind = alert.kind
+        kept = keeps_roll(alert.kind) and alert.state.is_open
+        closed = not alert.state.is_open
+    return Roll(
+        alert_id,
+        kind,
+        started_at,
+        kept,
+        tuple(entries.values()),
+        reminders,
+        last_reminder_at,
+        closed,
+    )
 
 
 def entry_from_event(event: AlertEvent) -> RollEntry:

@@ -6,6 +6,7 @@ import { Api, ApiError } from "./api.js";
 import { CameraPanel } from "./cameras.js";
 import { FloorPlan } from "./floorplan.js";
 import { CAMPUS_KINDS, age, isOpen, kindLabel } from "./format.js";
+import { ROLL_KINDS, Rolls, roomStatuses } from "./roll.js";
 import { LiveStream } from "./stream.js";
 import { renderDetail, renderOverview, renderQueue, roomName } from "./views.js";
 
@@ -25,6 +26,10 @@ const state = {
 window.alertdConsole = state; // for people debugging a console, and the browser tests
 
 const plan = new FloorPlan($("plan"));
+state.rolls = new Rolls(api, (alertId) => {
+  if (alertId === state.selected) drawDetail();
+  scheduleRender();
+});
 const cameras = new CameraPanel(api, $("cameras"));
 const alarm = new Alarm({
   overlay: $("takeover"), list: $("takeover-list"), title: $("takeover-title"),
@@ -129,6 +134,7 @@ function onEvent(message) {
       $("announcer").textContent = `${alert.drill ? "Drill" : "New alert"}: ${label}`;
     }
   }
+  state.rolls.event(message);
   if (message.alert_id && message.alert_id === state.selected) refreshDetail();
   scheduleRender();
 }
@@ -188,6 +194,7 @@ async function selectAlert(id) {
   else if (alert) setPlan(alert.school_id);
   renderAll();
   if (alert) cameras.show(alert.school_id, alert.room_id, place?.floorId);
+  if (alert && ROLL_KINDS.has(alert.kind)) state.rolls.reload(alert.id);
   await refreshDetail();
 }
 
@@ -248,7 +255,12 @@ function drawPlan() {
       if (!alerts.has(alert.room_id) || selected) alerts.set(alert.room_id, { drill: alert.drill, selected });
     }
   }
-  plan.draw(floor, { alerts, label: floor ? `Floor plan of ${tree.name}, ${building.name}, ${floor.name}` : "" });
+  const roll = state.rolls.forPlan(state.alerts, state.plan.school, state.selected);
+  $("roll-legend").hidden = !roll;
+  plan.draw(floor, {
+    alerts, roll: roll ? roomStatuses(roll) : null,
+    label: floor ? `Floor plan of ${tree.name}, ${building.name}, ${floor.name}` : "",
+  });
 }
 
 $("plan-school").addEventListener("change", (e) => { setPlan(e.target.value); drawPlan(); });

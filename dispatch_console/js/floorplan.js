@@ -1,8 +1,11 @@
 // The floor plan: a floor's outline and rooms drawn as SVG from the site's GeoJSON (WGS84,
-// the IMDF convention), with room labels, pulsing alert rooms, camera icons, zoom and pan.
+// the IMDF convention), with room labels, pulsing alert rooms, the roll's room statuses
+// (secured, needs help, not reported), camera icons, zoom and pan.
 
 const SVG = "http://www.w3.org/2000/svg";
 const M_PER_DEG_LAT = 111_132;
+const ROLL_ORDER = ["secured", "needs_help", "not_reported"];
+const ROLL_LABEL = { secured: "secured", needs_help: "needs help", not_reported: "not reported" };
 
 function svg(tag, attributes = {}) {
   const node = document.createElementNS(SVG, tag);
@@ -57,8 +60,9 @@ export class FloorPlan {
     container.addEventListener("keydown", (e) => this.key(e));
   }
 
-  // Draw `floor` ({outline, rooms, cameras}); `alerts` maps room id -> {drill, selected}.
-  draw(floor, { alerts = new Map(), label = "" } = {}) {
+  // Draw `floor` ({outline, rooms, cameras}); `alerts` maps room id -> {drill, selected};
+  // `roll` maps room id -> the roll's status of the room (secured, needs_help, not_reported).
+  draw(floor, { alerts = new Map(), roll = null, label = "" } = {}) {
     this.container.replaceChildren();
     if (!floor) return;
     const project = projection(floor.outline);
@@ -69,7 +73,9 @@ export class FloorPlan {
     this.floorId = floor.id;
     if (!keepView) this.view = { ...this.home };
     const alerted = [...alerts.keys()].map((id) => floor.rooms.find((r) => r.id === id)?.name).filter(Boolean);
-    const root = svg("svg", { role: "img", "aria-label": `${label}${alerted.length ? `; alert in ${alerted.join(", ")}` : "; no alert on this floor"}` });
+    const statuses = roll ?? new Map();
+    const rollText = roll ? `; roll: ${ROLL_ORDER.map((s) => `${floor.rooms.filter((r) => statuses.get(r.id) === s).length} ${ROLL_LABEL[s]}`).join(", ")}` : "";
+    const root = svg("svg", { role: "img", "aria-label": `${label}${alerted.length ? `; alert in ${alerted.join(", ")}` : "; no alert on this floor"}${rollText}` });
     root.append(svg("path", { d: pathOf(floor.outline, project), class: "outline" }));
     const labels = svg("g");
     for (const room of floor.rooms) {
@@ -77,14 +83,20 @@ export class FloorPlan {
       const classes = ["room", room.type];
       if (alert) classes.push("alerted", alert.drill ? "drill" : "real");
       if (alert?.selected) classes.push("selected");
-      const shape = svg("path", { d: pathOf(room.geometry, project), class: classes.join(" "), "data-room-id": room.id });
-      const title = svg("title"); title.textContent = `${room.name}${alert ? (alert.drill ? " — DRILL alert" : " — ALERT") : ""}`;
+      const status = statuses.get(room.id);
+      if (status) classes.push(`roll-${status}`);
+      const attributes = { d: pathOf(room.geometry, project), class: classes.join(" "), "data-room-id": room.id };
+      if (status) attributes["data-roll-status"] = status;
+      const shape = svg("path", attributes);
+      const title = svg("title");
+      title.textContent = `${room.name}${alert ? (alert.drill ? " — DRILL alert" : " — ALERT") : ""}${status ? ` — ${ROLL_LABEL[status]}` : ""}`;
       shape.append(title);
       root.append(shape);
       const [x, y, w, h] = labelPoint(room.geometry, project);
       const words = room.name.length <= 14 ? room.name : room.number;
       const size = Math.max(0.5, Math.min(2.2, h / 3, (0.9 * w) / (0.6 * Math.max(3, words.length))));
-      const text = svg("text", { x: x.toFixed(2), y: y.toFixed(2), "font-size": size.toFixed(2), class: alert ? "on-alert" : "" });
+      const dark = alert || status === "secured" || status === "needs_help";
+      const text = svg("text", { x: x.toFixed(2), y: y.toFixed(2), "font-size": size.toFixed(2), class: dark ? "on-alert" : "" });
       text.textContent = words;
       labels.append(text);
     }

@@ -5,6 +5,7 @@ import {
   age, clock, el, isOpen, kindLabel,
 } from "./format.js";
 import { groupIncidents, reportPath, schoolsDrilling } from "./incidents.js";
+import { ROLL_KINDS, rollSection } from "./roll.js";
 
 export function roomName(state, alert) {
   if (!alert.room_id) return "whole campus";
@@ -120,7 +121,7 @@ function reportSection(detail) {
     el("p", {}, link("html", "Open the report"), " · ", link("csv", "CSV"), " · ", link("json", "JSON")));
 }
 
-function timelineSection(detail) {
+function timelineSection(state, detail) {
   const items = detail.timeline.map((event) => {
     const who = `${event.actor.name}`;
     const what = {
@@ -128,6 +129,8 @@ function timelineSection(detail) {
       ResponderStatusReported: `is ${RESPONDER_LABEL[event.data.status] ?? event.data.status}`,
       AlertResolved: "resolved it", AlertCancelled: "cancelled it", AllClearGiven: "gave the all clear",
       NoteAdded: "wrote", AlertUpgraded: `upgraded it ${event.data.from_kind} → ${event.data.to_kind}`,
+      RoomReported: `reported ${state.rooms.get(event.data.room_id)?.name ?? event.data.group ?? ""}: ${event.data.status === "needs_help" ? "NEEDS HELP" : "secured"}, ${event.data.students_present} students`,
+      RollReminder: `reminded ${event.data.room_ids?.length ?? 0} rooms that have not reported`,
     }[event.type] ?? event.type;
     return el("li", { class: event.type === "NoteAdded" ? "note" : "", "data-event-type": event.type },
       el("time", { datetime: event.at }, clock(event.at)), `${who} ${what}`, event.note ? `: “${event.note}”` : "");
@@ -179,7 +182,8 @@ export function renderDetail(state, container, detail, now = Date.now()) {
       campus ? actionButton("All clear", "r", "all_clear", open) : actionButton("Resolve", "r", "resolve", open),
       actionButton("Cancel…", "x", "cancel", open)),
     el("p", { class: "error", id: "action-error", role: "alert" }, state.actionError ?? ""),
+    ROLL_KINDS.has(detail.kind) ? rollSection(state.rolls?.get(detail.id)) : null,
     deliveriesSection(detail),
     reportSection(detail),
-    timelineSection(detail)].filter(Boolean));
+    timelineSection(state, detail)].filter(Boolean));
 }

@@ -4,7 +4,9 @@ the test moves by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,12 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from fastapi import FastAPI
 
 from alertd.core.roll import ACCOUNTED_ROOM_TYPES
 from alertd.main import create_app, demo_site
-from alertd.testing.auth import headers_for
+from alertd.testing.auth import headers_for, token_for
 from alertd.testing.clock import FakeClock
+from alertd.testing.live import serving
 from alertd.testing.settings import make_settings
 
 LINCOLN, JEFFERSON = "lincoln-hs", "jefferson-es"
@@ -378,3 +382,44 @@ async def test_an_upgrade_to_a_lockdown_starts_a_new_roll(
     roll = await roll_of(client, alert_id)
     assert roll["kind"] == "lockdown" and roll["since_seconds"] == 0
     assert room_line(roll, ROOM)["status"] == "not_reported"
+
+
+# --- the stream -----------------------------------------------------------------------------
+
+
+async def test_roll_changes_are_stream_events_that_staff_receive_and_replay(
+    tmp_path: Path, sqlite_url: str, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        tmp_path, sqlite_url, roll_reminder_seconds=REMINDER_SECONDS, roll_round_seconds=3600
+    )
+    application = create_app(settings, clock=clock)
+    async with serving(application) as base, httpx.AsyncClient(base_url=base) as http:
+        http.headers.update(await headers_for(http, "district_admin"))
+        staff_token = await token_for(http, "staff")
+        alert_id = await raise_alert(http)
+        url = base.replace("http://", "ws://") + f"/v1/stream?since=0&access_token={staff_token}"
+        async with websockets.connect(url) as live:
+            answer = await http.post(f"/v1/alerts/{alert_id}/roll", json=report())
+            assert answer.status_code == 201
+            clock.advance(REMINDER_SECONDS)
+            await application.state.roll.run_once()
+            seen: list[dict[str, Any]] = []
+            async with asyncio.timeout(10):
+                while not any(m["type"] == "RollReminder" for m in seen):
+                    seen.append(json.loads(await live.recv()))
+        types = [m["type"] for m in seen if m.get("alert_id") == alert_id]
+        assert types == ["AlertRaised", "RoomReported", "RollReminder"]
+        reported = next(m for m in seen if m["type"] == "RoomReported")
+        assert reported["data"]["room_id"] == ROOM
+        assert reported["actor"]["name"] == "Drew District"
+        assert reported["alert"]["version"] == 2  # the alert's version counts its events
+
+        # A console that resumes after the report gets the reminder, once.
+        resume = url.replace("since=0", f"since={reported['id']}")
+        async with websockets.connect(resume) as again:
+            replay: list[dict[str, Any]] = []
+            async with asyncio.timeout(10):
+                while not replay or replay[-1]["type"] != "caught_up":
+                    replay.append(json.loads(await again.recv()))
+        assert [m["type"] for m in replay if m.get("alert_id") == alert_id] == ["RollReminder"]

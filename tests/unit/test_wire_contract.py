@@ -246,3 +246,33 @@ def test_every_test_checks_the_stream_messages_it_receives() -> None:
 
     assert ClientConnection.recv.__name__ == "checked_async"
     assert SyncConnection.recv.__name__ == "checked_sync"
+
+
+async def test_roll_answers_and_events_validate_against_their_schemas(
+    client: httpx.AsyncClient,
+) -> None:
+    """The roll's answers, and its events' `data`, are what schemas/http/ describes."""
+    raised = await client.post(
+        "/v1/alerts",
+        json={"kind": "evacuate", "school_id": SCHOOL, "destination": "Field", "drill": True},
+        headers={"Idempotency-Key": "contract-roll"},
+    )
+    alert_id = raised.json()["id"]
+    report = {"room_id": ROOM, "status": "needs_help", "students_present": 3, "injured": ["A"]}
+    entry = await client.post(f"/v1/alerts/{alert_id}/roll", json=report)
+    group = {"group": "Bus 4", "status": "secured", "students_present": 30, "note": "ok"}
+    assert (await client.post(f"/v1/alerts/{alert_id}/roll", json=group)).status_code == 201
+    roll = await client.get(f"/v1/alerts/{alert_id}/roll")
+    for schema, answer in (
+        ("http/RollEntryOut.schema.json", entry),
+        ("http/RollOut.schema.json", roll),
+    ):
+        assert answer.status_code in (200, 201), (schema, answer.text)
+        assert_conforms(answer.json(), schema)
+    assert roll.json()["reunification_sites"], "an evacuation lists its reunification sites"
+    timeline = (await client.get(f"/v1/alerts/{alert_id}")).json()["timeline"]
+    reports = [e for e in timeline if e["type"] == "RoomReported"]
+    assert len(reports) == 2
+    for event in reports:
+        assert_conforms(event["data"], "http/RoomReportedData.schema.json")
+        assert_conforms(event, "messages/AlertEventMessage.schema.json")

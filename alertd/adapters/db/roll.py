@@ -185,3 +185,7 @@ class SqlRollStore:
 
     async def rolls_out_of_sync(self) -> bool:
         return await self._db.read(out_of_sync)
+
+    async def any_roll_due(self, *, now: datetime) -> bool:
+        due = sa.select(_R.alert_id).where(_R.due_at <= codec.utc(now)).limit(1)
+        return await self._db.read(lambda conn: conn.execute(due).first() is not None)

@@ -93,7 +93,7 @@ async def report_roll(
 @router.get(
     "/{alert_id}/roll",
     response_model=wire.RollOut,
-    responses={401: _ERRORS[401], 404: _ERRORS[404]},
+    responses={401: _ERRORS[401], 404: _ERRORS[404], 422: _ERRORS[422]},
     summary="The roll: every room's status, the groups, and who has not reported",
 )
 async def read_roll(alert_id: AlertId, ctx: Ctx, principal: Who) -> OrjsonResponse:

@@ -147,7 +147,7 @@ export class RollCall {
     $("roll-error").textContent = "";
     this.renderSites();
     this.show("roll");
-    $("roll-title").focus?.();
+    $("roll-title").focus(); // a screen reader starts at the heading of the new screen
     this.load().then(() => this.renderSites());
   }
 
