@@ -247,7 +247,10 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def transaction(self, *, urgent: bool = False) -> AbstractAsyncContextManager[Transaction]:
+        """One command's transaction, durable once the block exits. `urgent` asks to go
+        before the commands queued for the database (where writes queue: SQLite's one
+        writer); it changes nothing else."""
 
     async def get_alert(self, alert_id: str) -> Alert | None: ...
 

@@ -7,7 +7,8 @@ Store code is written once, as plain synchronous SQLAlchemy Core functions of a
   keeps one connection, opens each transaction with BEGIN IMMEDIATE and runs a whole step
   of a command (several statements) per hop. Reads use a small pool of other threads (WAL
   lets them run beside the writer). Going through aiosqlite instead cost about four thread
-  hops per statement, which dominated the time to raise an alert.
+  hops per statement, which dominated the time to raise an alert. Commands waiting for the
+  writer share one transaction and one fsync (group commit, `SqliteDatabase`).
 - PostgreSQL runs the same functions on asyncpg through `AsyncConnection.run_sync`.
 
 A database that does not answer (refused, reset, timed out, shutting down) surfaces as
@@ -17,6 +18,10 @@ A database that does not answer (refused, reset, timed out, shutting down) surfa
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
+import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -58,8 +63,9 @@ class WriteSession(Protocol):
 class Database(Protocol):
     is_sqlite: bool
 
-    def write(self) -> AbstractAsyncContextManager[WriteSession]:
-        """`async with db.write() as session`: one transaction; commits on exit."""
+    def write(self, *, urgent: bool = False) -> AbstractAsyncContextManager[WriteSession]:
+        """`async with db.write() as session`: one transaction; durable once it exits.
+        `urgent` goes before other waiting commands where writes queue (SQLite)."""
 
     async def read(self, step: Step[T]) -> T:
         """Run a read-only step on its own connection."""
@@ -68,15 +74,106 @@ class Database(Protocol):
 
 
 class _SqliteWriteSession:
-    def __init__(self, db: SqliteDatabase, conn: Connection) -> None:
+    """One command's steps on the writer connection. A command that joins a batch already
+    open (see `SqliteDatabase`) runs inside a savepoint, taken with its first step."""
+
+    def __init__(self, db: SqliteDatabase, conn: Connection, *, savepoint: bool) -> None:
         self._db = db
         self._conn = conn
+        self._wants_savepoint = savepoint
+        self.in_savepoint = False
 
     async def run(self, step: Step[T]) -> T:
-        return await self._db.on_writer(lambda: step(self._conn))
+        if self._conn.in_transaction():
+            # BEGIN IMMEDIATE is done (on the writer thread: it may wait for another
+            # process's lock), so this step cannot wait for anyone: it runs here, at once,
+            # which is cheaper than a hop to the writer thread and back.
+            return self._step_here(step)
+        return await self._db.on_writer(lambda: self._step_here(step))
+
+    def _step_here(self, step: Step[T]) -> T:
+        if self._wants_savepoint and not self.in_savepoint:
+            self._conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
+            self.in_savepoint = True
+        return step(self._conn)
+
+
+_SAVEPOINT = "alertd_command"
+# Commands that share one transaction, at most: bounds how long the first of a batch waits.
+MAX_BATCH = 64
+
+
+class _Batch:
+    """The writer's open transaction: the commands in it, each waiting for its commit on
+    a future of its own (so that a cancelled one cancels nobody else), in turn order."""
+
+    def __init__(self) -> None:
+        self.waiting: list[asyncio.Future[None]] = []
+        self.commands = 0
+
+    def settle(self, error: BaseException | None) -> None:
+        """Wake the waiting commands, in turn order, with the commit's outcome."""
+        for committed in self.waiting:
+            if committed.done():
+                continue
+            if error is None:
+                committed.set_result(None)
+            else:
+                committed.set_exception(error)
+
+
+class _Turns:
+    """The writer's turn, taken one command at a time: urgent commands before the others,
+    each kind in arrival order."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    def waiting(self) -> int:
+        return len(self._urgent) + len(self._normal)
+
+    async def take(self, *, urgent: bool) -> None:
+        if not self.busy and not self.waiting():
+            self.busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line = self._urgent if urgent else self._normal
+        line.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back()  # handed the turn just as it was cancelled: pass it on
+            else:
+                line.remove(turn)
+            raise
+
+    def give_back(self) -> None:
+        """End the current turn: hand it to the next waiting command, if any."""
+        for line in (self._urgent, self._normal):
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # stays busy: the turn passes on
+                    return
+        self.busy = False
 
 
 class SqliteDatabase:
+    """SQLite with one writer thread and group commit.
+
+    Commands take the writer in turns (urgent ones first). A command that starts while the
+    previous one's transaction is still uncommitted (because more commands were waiting)
+    joins that transaction inside a savepoint of its own: a command that fails rolls back
+    to its savepoint and leaves the others' work alone. The transaction commits (one fsync)
+    when no command is waiting, when it holds MAX_BATCH commands, or after an urgent
+    command; every command in it returns only once that commit is done, and fails if it
+    fails. So each command stays all-or-nothing and durable before it answers, and a burst
+    shares its fsyncs.
+    """
+
     is_sqlite = True
 
     def __init__(self, url: str, *, synchronous: str) -> None:
@@ -86,26 +183,105 @@ class SqliteDatabase:
         self._reader_engine = create_engine(sync_url, pool_size=4, max_overflow=4, **options)
         _configure(self._writer_engine, begin="BEGIN IMMEDIATE", synchronous=synchronous)
         _configure(self._reader_engine, begin="BEGIN", synchronous=synchronous)
-        self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="alertd-sqlite-writer")
+        self._writer = _WriterThread("alertd-sqlite-writer")
         self._reader_threads = ThreadPoolExecutor(4, thread_name_prefix="alertd-sqlite-reader")
-        self._write_lock = asyncio.Lock()
+        self._turns = _Turns()
+        self._batch: _Batch | None = None
+        self._orphans: set[asyncio.Task[None]] = set()
         self._writer_conn: Connection | None = None
 
-    async def on_writer(self, work: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer_thread, work)
+    def on_writer(self, work: Callable[[], T]) -> asyncio.Future[T]:
+        """Run `work` on the writer thread; its result (or error) as a future."""
+        return self._writer.submit(work)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[_SqliteWriteSession]:
-        async with self._write_lock:
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[_SqliteWriteSession]:
+        """One command: all of its steps commit, or none; durable once this exits.
+        `urgent` takes the writer before every command that is not urgent."""
+        try:
+            await self._turns.take(urgent=urgent)
+        except asyncio.CancelledError:
+            self._commit_if_orphaned()
+            raise
+        committed: asyncio.Future[None] | None = None
+        try:
             if self._writer_conn is None:
                 self._writer_conn = await self.on_writer(self._writer_engine.connect)
             conn = self._writer_conn
+            joined = self._batch is not None
+            if self._batch is None:
+                self._batch = _Batch()
+            batch = self._batch
+            session = _SqliteWriteSession(self, conn, savepoint=joined)
             try:
-                yield _SqliteWriteSession(self, conn)
+                yield session
             except BaseException:
-                await self.on_writer(conn.rollback)
+                if not joined:
+                    self._batch = None  # it held this command alone
+                    await self.on_writer(conn.rollback)
+                elif session.in_savepoint:
+                    await self.on_writer(lambda: _rollback_to_savepoint(conn))
                 raise
-            await self.on_writer(conn.commit)
+            batch.commands += 1
+            release = session.in_savepoint
+            if urgent or batch.commands >= MAX_BATCH or not self._turns.waiting():
+                await self._commit(batch, release_savepoint=release)
+                committed = None
+            else:
+                if release:
+                    await self.on_writer(lambda: _release_savepoint(conn))
+                committed = asyncio.get_running_loop().create_future()
+                batch.waiting.append(committed)
+        finally:
+            still_open = self._batch
+            if still_open is not None and still_open.commands and not self._turns.waiting():
+                # This command failed, and nobody is left to commit the earlier ones.
+                await self._commit(still_open, release_savepoint=False)
+            self._turns.give_back()
+        if committed is not None:
+            await committed  # the command that commits the batch wakes this one
+        else:
+            # The commands committed with this one publish their events first: they have
+            # the lower ids, and consoles expect ids in order (a gap costs a read of the log).
+            await asyncio.sleep(0)
+
+    async def _commit(self, batch: _Batch, *, release_savepoint: bool) -> None:
+        """Commit `batch` (the caller holds the turn); its commands learn the outcome."""
+        self._batch = None
+        conn = self._writer_conn
+        assert conn is not None
+
+        def commit() -> None:
+            if release_savepoint:
+                _release_savepoint(conn)
+            conn.commit()
+
+        try:
+            await asyncio.shield(self.on_writer(commit))
+        except BaseException as error:
+            batch.settle(error)
+            with contextlib.suppress(Exception):
+                await self.on_writer(conn.rollback)
+            raise
+        batch.settle(None)
+
+    def _commit_if_orphaned(self) -> None:
+        """A waiting command was cancelled; if the open batch waited for it to commit,
+        commit the batch from a task of its own."""
+        if self._batch is None or self._turns.busy or self._turns.waiting():
+            return
+
+        async def commit_orphaned() -> None:
+            await self._turns.take(urgent=True)
+            try:
+                if self._batch is not None:
+                    await self._commit(self._batch, release_savepoint=False)
+            finally:
+                self._turns.give_back()
+
+        task = asyncio.get_running_loop().create_task(commit_orphaned())
+        self._orphans.add(task)
+        task.add_done_callback(self._orphans.discard)
 
     async def read(self, step: Step[T]) -> T:
         def work() -> T:
@@ -120,8 +296,60 @@ class SqliteDatabase:
             await self.on_writer(conn.close)
         await self.on_writer(self._writer_engine.dispose)
         self._reader_engine.dispose()
-        self._writer_thread.shutdown(wait=True)
+        self._writer.stop()
         self._reader_threads.shutdown(wait=True)
+
+
+def _release_savepoint(conn: Connection) -> None:
+    conn.exec_driver_sql(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+
+def _rollback_to_savepoint(conn: Connection) -> None:
+    conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+    _release_savepoint(conn)
+
+
+class _WriterThread:
+    """One thread that runs the writer's work in order. Lighter than run_in_executor: one
+    queue put and one call_soon_threadsafe per hop (the hops dominated the writer's CPU)."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, work: Callable[[], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def job() -> None:
+            try:
+                result = work()
+            except BaseException as error:
+                loop.call_soon_threadsafe(_settle_error, future, error)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result)
+
+        self._jobs.put(job)
+        return future
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+
+def _settle(future: asyncio.Future[T], result: T) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _settle_error(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 class _AsyncWriteSession:
@@ -173,7 +401,8 @@ class PostgresDatabase:
         )
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[_AsyncWriteSession]:
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[_AsyncWriteSession]:
+        """PostgreSQL runs transactions side by side: `urgent` changes nothing."""
         try:
             async with self._engine.begin() as conn:
                 yield _AsyncWriteSession(conn)

@@ -319,8 +319,8 @@ class SqlStore:
         self.instance = instance  # named by this process's claims
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlTransaction]:
-        async with self._db.write() as session:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[SqlTransaction]:
+        async with self._db.write(urgent=urgent) as session:
             yield SqlTransaction(session, is_sqlite=self._db.is_sqlite)
 
     async def get_alert(self, alert_id: str) -> Alert | None:
@@ -428,8 +428,10 @@ class SqlStore:
         clean shutdown)."""
         async with self._db.write() as session:
             return await session.run(
-                lambda conn: outbox.release_own_claims(conn, self.instance)
-                + timers.release_own_claims(conn, self.instance)
+                lambda conn: (
+                    outbox.release_own_claims(conn, self.instance)
+                    + timers.release_own_claims(conn, self.instance)
+                )
             )
 
     async def ping(self) -> None:
