@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from alertd.app.audience import audience_of
 from alertd.app.ports import AlertFilter, Clock, EventBus, LoggedEvent, Store, Transaction
+from alertd.app.priority import DistinctAlerts
 from alertd.core.alert import Alert, AlertState, EventType
 from alertd.core.audit import AuditEntry
 from alertd.core.command import AlertAction, AlertCommand, RaiseAlert
@@ -84,6 +85,7 @@ class AlertService:
         self._repeat_window = repeat_window
         self._on_effects_queued = on_effects_queued
         self._console_url = console_url
+        self._distinct = DistinctAlerts()
 
     async def raise_alert(
         self, command: RaiseAlert, *, principal: Principal, idempotency_key: str, fingerprint: str
@@ -97,7 +99,9 @@ class AlertService:
         command = self._authorize_raise(command.normalize(), principal)
         actor = principal.actor
         new_id = str(uuid.uuid4())
-        async with self._store.transaction() as tx:
+        # A distinct alert goes before a flood's queued presses (alertd.app.priority).
+        urgent = self._distinct.is_distinct(command, now=self._clock.now())
+        async with self._store.transaction(urgent=urgent) as tx:
             if self._repeat_window:
                 # Presses of one raiser at one school take turns from here to commit, and
                 # the clock is read after the wait, so that a press held up by another sees
