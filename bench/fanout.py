@@ -81,6 +81,11 @@ class ServerProcess:
                 [*alertd, "serve"], env=self._env, stdout=log, stderr=subprocess.STDOUT
             )
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
     def check_alive(self) -> None:
         if self._process is not None and self._process.poll() is not None:
             tail = self._log.read_text("utf-8", errors="replace")[-2000:]
@@ -341,6 +346,11 @@ def figures_of(sent: list[Sent], consoles: list[Console]) -> dict[str, Any]:
         "out_of_order": out_of_order,
         "out_of_order_worst_console": worst_console,
         "fully_delivered_ms": fully_delivered,
+        # Every message a console received per alert sent (notices such as who was texted
+        # included): what the server wrote to each socket.
+        "messages_per_alert": round(
+            sum(len(c.received) for c in consoles) / max(1, len(consoles) * len(sent)), 2
+        ),
     }
     if any(s.school_id != SCHOOL for s in sent):
         figures["distinct_max_ms"] = (
@@ -403,6 +413,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     pool = HttpPool(where.hostname or "127.0.0.1", where.port or 80)
     consoles: list[Console] = []
     cameras: subprocess.Popen[bytes] | None = None
+    profiler: subprocess.Popen[bytes] | None = None
     try:
         await wait_ready(pool, server)
         if options.camera_viewers:
@@ -427,6 +438,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         for item in sent:
             if item.school_id != SCHOOL:  # the flood's account may not raise there
                 item.signed_in_as = f"Authorization: Bearer {watcher}\r\n"
+        profiler = start_profiler(server, options.profile) if options.profile else None
         server_cpu, client_cpu = server.cpu_seconds() if server else 0.0, time.process_time()
         gc.disable()  # a full collection over the kept messages would stall the client's loop
         try:
@@ -444,18 +456,46 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             figures["server_cpu_ms_per_alert"] = round(
                 (server.cpu_seconds() - server_cpu) * per_alert, 2
             )
+        if profiler is not None:
+            stop_profiler(profiler)
         if cameras is not None:
             figures["camera_viewers"] = options.camera_viewers
             figures["camera_frames"] = stop_watching(cameras)
             cameras = None
         return figures
     finally:
+        if profiler is not None and profiler.poll() is None:
+            profiler.kill()
         if cameras is not None:
             stop_watching(cameras)
         await asyncio.gather(*(console.close() for console in consoles), return_exceptions=True)
         pool.close()
         if server is not None:
             server.stop()
+
+
+def start_profiler(server: ServerProcess | None, output: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server (without pausing it) from now until `stop_profiler`;
+    collapsed stacks in `output` (summarize with `python -m bench.profile_summary`)."""
+    if server is None:
+        raise SystemExit("--profile needs a spawned server (not --url)")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "200", "--gil"]
+    process = subprocess.Popen(
+        [*command, "--nonblocking", "--output", output],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attaches before the clock starts
+    return process
+
+
+def stop_profiler(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 async def watch_cameras(base: str, count: int) -> subprocess.Popen[bytes]:
@@ -630,6 +670,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--medical",
         action="store_true",
         help="one real medical alert at jefferson-es halfway through (the distinct alert)",
+    )
+    parser.add_argument(
+        "--profile", metavar="PATH", help="py-spy the server while sending; stacks into PATH"
     )
     parser.add_argument(
         "--peer",
