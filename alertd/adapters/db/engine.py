@@ -105,21 +105,39 @@ MAX_BATCH = 64
 
 class _Batch:
     """The writer's open transaction: the commands in it, each waiting for its commit on
-    a future of its own (so that a cancelled one cancels nobody else), in turn order."""
+    a future of its own (so that a cancelled one cancels nobody else), in turn order.
+
+    Once committed they wake one at a time: each wakes the next only after it has run on
+    (published its events), so that consoles send one command's events before the next
+    command publishes, and a burst does not land in their queues all at once.
+    """
 
     def __init__(self) -> None:
         self.waiting: list[asyncio.Future[None]] = []
         self.commands = 0
+        self._committed = False
+        self._next = 0
 
     def settle(self, error: BaseException | None) -> None:
-        """Wake the waiting commands, in turn order, with the commit's outcome."""
+        """The commit's outcome: an error reaches every command at once; success wakes
+        the first, which wakes the next (`wake_next`)."""
+        if error is None:
+            self._committed = True
+            self.wake_next()
+            return
         for committed in self.waiting:
-            if committed.done():
-                continue
-            if error is None:
-                committed.set_result(None)
-            else:
+            if not committed.done():
                 committed.set_exception(error)
+                committed.exception()  # retrieved: each command raises it itself
+
+    def wake_next(self) -> None:
+        """Wake the next command still waiting, once the batch is committed."""
+        while self._committed and self._next < len(self.waiting):
+            committed = self.waiting[self._next]
+            self._next += 1
+            if not committed.done():
+                committed.set_result(None)
+                return
 
 
 class _Turns:
@@ -203,7 +221,6 @@ class SqliteDatabase:
         except asyncio.CancelledError:
             self._commit_if_orphaned()
             raise
-        committed: asyncio.Future[None] | None = None
         try:
             if self._writer_conn is None:
                 self._writer_conn = await self.on_writer(self._writer_engine.connect)
@@ -223,27 +240,25 @@ class SqliteDatabase:
                     await self.on_writer(lambda: _rollback_to_savepoint(conn))
                 raise
             batch.commands += 1
+            committed = asyncio.get_running_loop().create_future()
+            batch.waiting.append(committed)
             release = session.in_savepoint
             if urgent or batch.commands >= MAX_BATCH or not self._turns.waiting():
                 await self._commit(batch, release_savepoint=release)
-                committed = None
-            else:
-                if release:
-                    await self.on_writer(lambda: _release_savepoint(conn))
-                committed = asyncio.get_running_loop().create_future()
-                batch.waiting.append(committed)
+            elif release:
+                await self.on_writer(lambda: _release_savepoint(conn))
         finally:
             still_open = self._batch
             if still_open is not None and still_open.commands and not self._turns.waiting():
                 # This command failed, and nobody is left to commit the earlier ones.
                 await self._commit(still_open, release_savepoint=False)
             self._turns.give_back()
-        if committed is not None:
-            await committed  # the command that commits the batch wakes this one
-        else:
-            # The commands committed with this one publish their events first: they have
-            # the lower ids, and consoles expect ids in order (a gap costs a read of the log).
-            await asyncio.sleep(0)
+        # Woken in turn order once the batch is committed: the earlier commands publish
+        # their events (lower ids) first, since consoles expect ids in order.
+        try:
+            await committed
+        finally:
+            asyncio.get_running_loop().call_soon(batch.wake_next)  # after this one runs on
 
     async def _commit(self, batch: _Batch, *, release_savepoint: bool) -> None:
         """Commit `batch` (the caller holds the turn); its commands learn the outcome."""
