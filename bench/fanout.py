@@ -432,13 +432,13 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         await pool.open(options.connections - 1)
         await asyncio.sleep(0.5)  # let the server finish accepting before the clock starts
 
+        profiler = start_profiler(server, options.profile) if options.profile else None
         sent = workload(
             plan_of(options), rooms, real_every=options.real_every, medical=options.medical
         )
         for item in sent:
             if item.school_id != SCHOOL:  # the flood's account may not raise there
                 item.signed_in_as = f"Authorization: Bearer {watcher}\r\n"
-        profiler = start_profiler(server, options.profile) if options.profile else None
         server_cpu, client_cpu = server.cpu_seconds() if server else 0.0, time.process_time()
         gc.disable()  # a full collection over the kept messages would stall the client's loop
         try:
