@@ -46,10 +46,9 @@ def rtsp_server_available() -> bool:
         "assert Gst.ElementFactory.find('x264enc') and Gst.ElementFactory.find('rtph264pay')"
     )
     python = shutil.which("python3", path="/usr/bin")
-    return (
-        python is not None
-        and subprocess.run([python, "-c", probe], capture_output=True, check=False).returncode == 0
-    )
+    return python is not None and subprocess.run(
+        [python, "-c", probe], capture_output=True, check=False
+    ).returncode == 0
 
 
 @dataclass

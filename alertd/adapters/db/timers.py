@@ -48,7 +48,9 @@ def is_current(conn: Connection, escalation: Escalation, *, lock: bool) -> bool:
     """Is the alert's timer still as `escalation` found it: active, at the same step? False
     once another claim fired it meanwhile (every firing moves the position on or ends the
     escalation). `lock`: hold the row until commit."""
-    query = sa.select(_e.state, _e.position).where(_e.alert_id == escalation.alert_id)
+    query = sa.select(_e.state, _e.position).where(
+        _e.alert_id == escalation.alert_id
+    )
     if lock:
         query = query.with_for_update()
     row = conn.execute(query).first()

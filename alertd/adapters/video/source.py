@@ -136,10 +136,7 @@ class H264Track(MediaStreamTrack):
         self._codec.time_base = VIDEO_TIME_BASE
         self._codec.gop_size = fps
         self._codec.options = {
-            "preset": "ultrafast",
-            "tune": "zerolatency",
-            "profile": "baseline",
-            "bf": "0",
+            "preset": "ultrafast", "tune": "zerolatency", "profile": "baseline", "bf": "0",
         }
         self._codec.bit_rate = 800_000
         self._pending: list[Any] = []  # av.Packet
