@@ -101,6 +101,10 @@ class _SqliteWriteSession:
 _SAVEPOINT = "alertd_command"
 # Commands that share one transaction, at most: bounds how long the first of a batch waits.
 MAX_BATCH = 64
+# ... and for at most this long from its first command's start: under steady traffic
+# (raises, the relay's claims and settlements) somebody is nearly always waiting, and a
+# batch bounded by count alone could stay open for most of a second.
+MAX_BATCH_SECONDS = 0.01
 
 
 class _Batch:
@@ -115,6 +119,7 @@ class _Batch:
     def __init__(self) -> None:
         self.waiting: list[asyncio.Future[None]] = []
         self.commands = 0
+        self.opened_at = asyncio.get_running_loop().time()
         self._committed = False
         self._next = 0
 
@@ -186,10 +191,10 @@ class SqliteDatabase:
     previous one's transaction is still uncommitted (because more commands were waiting)
     joins that transaction inside a savepoint of its own: a command that fails rolls back
     to its savepoint and leaves the others' work alone. The transaction commits (one fsync)
-    when no command is waiting, when it holds MAX_BATCH commands, or after an urgent
-    command; every command in it returns only once that commit is done, and fails if it
-    fails. So each command stays all-or-nothing and durable before it answers, and a burst
-    shares its fsyncs.
+    when no command is waiting, when it holds MAX_BATCH commands or has been open for
+    MAX_BATCH_SECONDS, or after an urgent command; every command in it returns only once
+    that commit is done, and fails if it fails. So each command stays all-or-nothing and
+    durable before it answers, and a burst shares its fsyncs.
     """
 
     is_sqlite = True
@@ -243,7 +248,12 @@ class SqliteDatabase:
             committed = asyncio.get_running_loop().create_future()
             batch.waiting.append(committed)
             release = session.in_savepoint
-            if urgent or batch.commands >= MAX_BATCH or not self._turns.waiting():
+            if (
+                urgent
+                or not self._turns.waiting()
+                or batch.commands >= MAX_BATCH
+                or asyncio.get_running_loop().time() - batch.opened_at >= MAX_BATCH_SECONDS
+            ):
                 await self._commit(batch, release_savepoint=release)
             elif release:
                 await self.on_writer(lambda: _release_savepoint(conn))
