@@ -40,8 +40,11 @@ from alertd.adapters.http import (
     auth,
     cameras,
     devices,
+    drills,
     ops,
     push,
+    reports,
+    roll,
     schools,
     twilio,
     users,
@@ -83,6 +86,8 @@ from alertd.app.supervision import SupervisionService
 from alertd.core.effect import PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+from alertd.wiring.drills import drill_services
+from alertd.wiring.roll import wire_roll
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +160,7 @@ def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts
             server_key=server_key,
             max_skew=timedelta(seconds=settings.device_clock_skew_seconds),
             secret_grace=timedelta(hours=settings.device_secret_grace_hours),
+            buffer_max_age=timedelta(hours=settings.device_buffer_max_age_hours),
         ),
         audit=AuditService(
             store=store,
@@ -323,6 +329,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     )
 
     camera_views = camera_service(db, settings, store=store, bus=bus, clock=clock)
+    drilling = drill_services(db, settings, store=store, alerts=service, clock=clock)
+    rolls = wire_roll(
+        db,
+        settings,
+        store=store,
+        instance=instance,
+        bus=bus,
+        clock=clock,
+        on_effects_queued=worker.wake,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -345,6 +361,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             *background,
             worker,
             escalation_worker,
+            rolls.worker,
             checkpointer,
         ]
         for loop in loops:
@@ -393,6 +410,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         dependencies={"database": store.ping, **({"redis": redis_bus.ping} if redis_bus else {})},
         twilio=TwilioHooks(verifier=verifier, inbound=inbound),
         cameras=camera_views,
+        drills=drilling.drills,
+        reports=drilling.reports,
+        compliance=drilling.compliance,
+        roll=rolls.service,
         authenticators=(
             devices.authenticate_device,
             auth.authenticate_bearer,
@@ -403,6 +424,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.encoded_events = stream.EncodedEvents()
     app.state.database = db  # for tests and tools that inspect the database itself
     app.state.escalation = escalation  # tests drive it on a fake clock
+    app.state.roll = rolls.service  # and the roll's reminder round
     install_error_handlers(app)
     routers = (
         auth.router,
@@ -414,6 +436,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         twilio.router,
         push.router,
         cameras.router,
+        drills.router,
+        reports.router,
+        roll.router,
     )
     for router in (*routers, stream.router, ops.router):
         app.include_router(router)

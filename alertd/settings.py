@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
     device_clock_skew_seconds: int = Field(default=30, ge=1, le=300)
+    device_buffer_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        le=720,
+        description="How old a press that a button bridge kept through an outage may be when "
+        "it arrives: it still raises its alert, once, marked with its delay.",
+    )
     device_secret_grace_hours: int = Field(
         default=24, ge=0, description="How long a rotated device secret stays valid."
     )
@@ -99,6 +106,19 @@ class Settings(BaseSettings):
     )
     device_low_battery_percent: int = Field(
         default=20, ge=0, le=100, description="A device at or below this battery is in trouble."
+    )
+    # The roll (core/roll.py): rooms that have not reported are reminded.
+    roll_reminder_seconds: float = Field(
+        default=180.0,
+        gt=0,
+        description="Remind unreported rooms this long after a lockdown, evacuation or "
+        "shelter starts, and again as long after each reminder.",
+    )
+    roll_reminder_limit: int = Field(
+        default=3, ge=0, le=100, description="At most this many reminders per roll."
+    )
+    roll_round_seconds: float = Field(
+        default=2.0, gt=0, description="How often due roll reminders are looked for."
     )
     access_log: bool = Field(
         default=False,
@@ -200,6 +220,18 @@ class Settings(BaseSettings):
     )
     camera_linger_seconds: float = Field(
         default=5.0, ge=0, description="Keep a source open this long after its last viewer."
+    )
+
+    compliance_state: str = Field(
+        default="NY",
+        min_length=2,
+        max_length=16,
+        description="The state whose drill requirements the compliance page counts against.",
+    )
+    compliance_file: Path | None = Field(
+        default=None,
+        description="A TOML file of drill requirements per state; default: the packaged "
+        "examples (configurable, not legal advice).",
     )
 
     def placeholder_secrets(self) -> list[str]:

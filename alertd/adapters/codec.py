@@ -22,12 +22,23 @@ from alertd.core.alert import (
     ResponderStatus,
 )
 from alertd.core.delivery import Channel
+from alertd.core.drill import DrillPlan, DrillState
+from alertd.core.drill_link import DrillAudience, DrillLink
 from alertd.core.effect import EFFECT_TYPES, Effect
 from alertd.core.escalation import Policy, Step
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.notice import DomainEvent, Notice, NoticeType
 from alertd.core.routing import RecipientKind
-from alertd.core.site import Building, Camera, Contact, Floor, Room, RoomType, School
+from alertd.core.site import (
+    Building,
+    Camera,
+    Contact,
+    Floor,
+    ReunificationSite,
+    Room,
+    RoomType,
+    School,
+)
 from alertd.core.source import AlertSource
 
 Json = dict[str, Any]
@@ -76,7 +87,22 @@ def alert_to_dict(alert: Alert) -> Json:
         ],
         "cancel_reason": alert.cancel_reason,
         "source": alert.source.value,
+        "drill_plan": drill_link_to_dict(alert.drill_link),
     }
+
+
+def drill_link_to_dict(link: DrillLink | None) -> Json | None:
+    if link is None:
+        return None
+    contacts = list(link.contacts) if link.contacts is not None else None
+    return {"id": link.plan_id, "audience": link.audience.value, "contacts": contacts}
+
+
+def drill_link_from_dict(data: Json | None) -> DrillLink | None:
+    if data is None:
+        return None
+    contacts = tuple(data["contacts"]) if data["contacts"] is not None else None
+    return DrillLink(data["id"], DrillAudience(data["audience"]), contacts)
 
 
 def alert_from_dict(data: Json) -> Alert:
@@ -101,6 +127,7 @@ def alert_from_dict(data: Json) -> Alert:
         cancel_reason=data["cancel_reason"],
         # Alerts stored before sources were recorded came through the API.
         source=AlertSource(data.get("source", AlertSource.API.value)),
+        drill_link=drill_link_from_dict(data.get("drill_plan")),  # older alerts have none
     )
 
 
@@ -224,6 +251,17 @@ def school_to_dict(school: School) -> Json:
             }
             for b in school.buildings
         ],
+        "reunification_sites": [reunification_site_to_dict(r) for r in school.reunification_sites],
+    }
+
+
+def reunification_site_to_dict(site: ReunificationSite) -> Json:
+    return {
+        "id": site.id,
+        "name": site.name,
+        "address": site.address,
+        "position": list(site.position) if site.position is not None else None,
+        "note": site.note,
     }
 
 
@@ -272,6 +310,16 @@ def school_from_dict(data: Json, *, district_id: str) -> School:
             )
             for b in data["buildings"]
         ),
+        reunification_sites=tuple(
+            ReunificationSite(
+                r["id"],
+                r["name"],
+                r.get("address"),
+                (r["position"][0], r["position"][1]) if r.get("position") else None,
+                r.get("note"),
+            )
+            for r in data.get("reunification_sites", ())
+        ),
     )
 
 
@@ -308,4 +356,53 @@ def policy_from_json(steps: list[Json]) -> Policy:
             )
             for s in steps
         )
+    )
+
+
+def drill_plan_to_dict(plan: DrillPlan) -> Json:
+    return {
+        "id": plan.id,
+        "school_id": plan.school_id,
+        "kind": plan.kind.value,
+        "scheduled_for": iso(plan.scheduled_for),
+        "audience": plan.audience.value,
+        "test_contacts": list(plan.test_contacts),
+        "state": plan.state.value,
+        "room_id": plan.room_id,
+        "destination": plan.destination,
+        "hazard": plan.hazard.value if plan.hazard else None,
+        "note": plan.note,
+        "alert_id": plan.alert_id,
+        "created_by": actor_to_dict(plan.created_by),
+        "created_at": iso(plan.created_at),
+        "updated_at": iso(plan.updated_at),
+        "started_at": iso(plan.started_at) if plan.started_at else None,
+        "ended_at": iso(plan.ended_at) if plan.ended_at else None,
+        "held": plan.held,
+    }
+
+
+def drill_plan_from_dict(data: Json) -> DrillPlan:
+    def moment(key: str) -> datetime | None:
+        return parse_iso(data[key]) if data[key] else None
+
+    return DrillPlan(
+        id=data["id"],
+        school_id=data["school_id"],
+        kind=AlertKind(data["kind"]),
+        scheduled_for=parse_iso(data["scheduled_for"]),
+        audience=DrillAudience(data["audience"]),
+        test_contacts=tuple(data["test_contacts"]),
+        state=DrillState(data["state"]),
+        created_by=actor_from_dict(data["created_by"]),
+        created_at=parse_iso(data["created_at"]),
+        updated_at=parse_iso(data["updated_at"]),
+        room_id=data["room_id"],
+        destination=data["destination"],
+        hazard=Hazard(data["hazard"]) if data["hazard"] else None,
+        note=data["note"],
+        alert_id=data["alert_id"],
+        started_at=moment("started_at"),
+        ended_at=moment("ended_at"),
+        held=data.get("held"),
     )

@@ -21,6 +21,7 @@ from alertd.core.device import Device
 from alertd.core.device_signature import DeviceSecrets, derive_device_secret
 from alertd.core.login import FailureRecord
 from alertd.core.sso import OidcProvider
+from alertd.core.supervision import DeviceHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +180,17 @@ class AccountTransaction(Protocol):
     async def save_device(self, record: DeviceRecord) -> None:
         """Write the device's salts, grace period and disabled flag."""
 
+    async def supervise(self, health: DeviceHealth) -> None:
+        """Start supervising a device: its health row, as `core.supervision` made it."""
+
     async def use_nonce(
         self, device_id: str, nonce: str, *, now: datetime, forget_before: datetime
     ) -> bool:
         """Record the nonce; False if the device used it before (a replay). Atomic. Also
         forgets nonces seen before `forget_before`."""
+
+    async def key_raised(self, *, scope: str, key: str) -> bool:
+        """Has this Idempotency-Key of this actor already raised (or joined) an alert?"""
 
     async def school_of_room(self, room_id: str) -> str | None: ...
 

@@ -20,9 +20,16 @@ from alertd.app.ports import Clock
 from alertd.app.service import require
 from alertd.core.audit import AuditEntry
 from alertd.core.device import Device, DeviceKind, check_binding
-from alertd.core.device_signature import SignatureCheck, SignedRequest, check, derive_device_secret
+from alertd.core.device_signature import (
+    SignatureCheck,
+    SignedRequest,
+    check,
+    derive_device_secret,
+    is_bound_retry,
+)
 from alertd.core.errors import NotFound, Unauthenticated, ValidationFailed
 from alertd.core.permission import Action, Principal, authorize
+from alertd.core.supervision import DeviceHealth, Heartbeat, supervised_from
 
 # What a refused device is told. Never the signature, the secret or the expected values.
 REFUSALS = {
@@ -51,12 +58,15 @@ class DeviceService:
         server_key: str,
         max_skew: timedelta,
         secret_grace: timedelta,
+        buffer_max_age: timedelta | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._server_key = server_key
         self._max_skew = max_skew
         self._grace = secret_grace
+        # How old a bound retry (a press a bridge kept through an outage) may be.
+        self._buffer_max_age = buffer_max_age or max_skew
 
     def __repr__(self) -> str:  # the server key never shows
         return "DeviceService()"
@@ -71,9 +81,13 @@ class DeviceService:
         room_id: str | None = None,
         user_id: str | None = None,
         device_id: str | None = None,
+        heartbeat_interval: timedelta | None = None,
     ) -> DeviceSecret:
         """Register a device bound to a room (wall button, kiosk) or a person (badge).
-        NotFound for a school outside the admin's; ValidationFailed names a bad binding."""
+        NotFound for a school outside the admin's; ValidationFailed names a bad binding.
+
+        With `heartbeat_interval`, the device is supervised from now on: if its first
+        heartbeat does not come within the interval, it is reported silent."""
         _require_manage(principal, school_id=school_id, what="school", ident=school_id)
         check_binding(kind, room_id=room_id, user_id=user_id)
         now = self._clock.now()
@@ -102,11 +116,16 @@ class DeviceService:
                     raise ValidationFailed("user_id", f"no person {user_id!r} at this school")
             if not await tx.add_device(record):
                 raise ValidationFailed("id", f"a device with id {device.id!r} already exists")
+            if heartbeat_interval is not None:
+                await tx.supervise(_first_expected(device, heartbeat_interval, now))
             detail = {
                 "name": device.name,
                 "kind": kind.value,
                 "room_id": room_id,
                 "user_id": user_id,
+                "heartbeat_interval_seconds": (
+                    int(heartbeat_interval.total_seconds()) if heartbeat_interval else None
+                ),
             }
             await tx.audit([_entry(principal, "device.create", device, now, detail)])
         return DeviceSecret(device, self._secret(device.id, record.secret_salt))
@@ -147,31 +166,50 @@ class DeviceService:
             await tx.save_device(replace(record, device=device))
             await tx.audit([_entry(principal, "device.disable", device, now, {})])
 
-    async def authenticate(self, request: SignedRequest, *, signature: str) -> Principal:
+    async def authenticate(
+        self, request: SignedRequest, *, signature: str, retry_key: str | None = None
+    ) -> Principal:
         """The principal of the device that signed `request`. Raises Unauthenticated for an
         unknown or disabled device, a forged signature, a timestamp further than the skew
         from the server clock, or a nonce already used (each refusal says which, never
-        the secret). Records the nonce and when the device was last seen."""
+        the secret). Records the nonce and when the device was last seen.
+
+        `retry_key` is the Idempotency-Key of a raise (None for any other request). When it
+        is bound to the nonce, the request is a bound retry (`core.device_signature`): it may
+        be as old as the bridge's buffer allows and may repeat its nonce, because the raise
+        answers a repeat with the alert it already opened. So a press survives an outage, and
+        a crash between recording the nonce and committing the alert. A bound retry whose
+        nonce is spent and whose key has raised its alert is still a replay, and refused."""
         record = await self._store.device(request.device_id)
         if record is None or record.device.disabled:
             raise Unauthenticated(REFUSALS[SignatureCheck.BAD_SIGNATURE])
         now = self._clock.now()
+        bound_retry = is_bound_retry(request, retry_key)
         outcome = check(
             request,
             signature=signature,
             secrets=record.secrets(self._server_key),
             now=now,
             max_skew=self._max_skew,
+            max_age=self._buffer_max_age if bound_retry else None,
         )
         if outcome is not SignatureCheck.OK:
             raise Unauthenticated(REFUSALS[outcome])
+        principal = record.device.principal()
         async with self._store.transaction() as tx:
             fresh = await tx.use_nonce(
                 request.device_id, request.nonce, now=now, forget_before=now - 2 * self._max_skew
             )
-        if not fresh:
+            # A spent nonce is forgiven only to a press that never got its alert (a crash
+            # came between the two commits); its raise then dedupes on the key.
+            unfinished = (
+                not fresh
+                and bound_retry
+                and not await tx.key_raised(scope=principal.actor.id, key=retry_key or "")
+            )
+        if not fresh and not unfinished:
             raise Unauthenticated(REPLAY)
-        return record.device.principal()
+        return principal
 
     def _secret(self, device_id: str, salt: str) -> str:
         return derive_device_secret(server_key=self._server_key, device_id=device_id, salt=salt)
@@ -186,6 +224,21 @@ class DeviceService:
         school = record.device.school_id
         _require_manage(principal, school_id=school, what="device", ident=device_id)
         return record
+
+
+def _first_expected(device: Device, interval: timedelta, now: datetime) -> DeviceHealth:
+    beat = Heartbeat(
+        device_id=device.id,
+        device_name=device.name,
+        school_id=device.school_id,
+        room_id=device.room_id,
+        interval=interval,
+        battery_percent=None,
+    )
+    try:
+        return supervised_from(beat, now=now)
+    except ValidationFailed as refusal:  # the interval, named as the admin sent it
+        raise ValidationFailed("heartbeat_interval_seconds", refusal.message) from None
 
 
 def _require_manage(principal: Principal, *, school_id: str, what: str, ident: str) -> None:

@@ -66,7 +66,11 @@ class EscalationEngine:
                 logger.error("escalation of unknown alert %s", escalation.alert_id)
                 return False
             audience = await audience_of(
-                tx, alert.school_id, alert.room_id, console_url=self._console_url
+                tx,
+                alert.school_id,
+                alert.room_id,
+                console_url=self._console_url,
+                drill_link=alert.drill_link,
             )
             fired = fire(escalation, alert, audience, now=now)
             await tx.queue_effects(fired.effects, school_id=alert.school_id, now=now)

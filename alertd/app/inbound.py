@@ -145,7 +145,11 @@ class InboundService:
         now = self._clock.now()
         actor = contact_actor(delivery)
         audience = await audience_of(
-            tx, alert.school_id, alert.room_id, console_url=self._console_url
+            tx,
+            alert.school_id,
+            alert.room_id,
+            console_url=self._console_url,
+            drill_link=alert.drill_link,
         )
         decision = decide(
             alert, Acknowledge(note=f"by {via}"), actor=actor, now=now, audience=audience

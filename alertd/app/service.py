@@ -17,6 +17,7 @@ from alertd.app.priority import DistinctAlerts
 from alertd.core.alert import Alert, AlertState, EventType
 from alertd.core.audit import AuditEntry
 from alertd.core.command import AlertAction, AlertCommand, RaiseAlert
+from alertd.core.drill_link import DrillLink
 from alertd.core.errors import Forbidden, IdempotencyConflict, NotFound, ValidationFailed
 from alertd.core.escalation import default_policy, start
 from alertd.core.lifecycle import Decision, decide, raise_alert
@@ -45,6 +46,14 @@ PERMISSION_FOR: dict[AlertAction, Action] = {
 
 
 _STARTS_ESCALATION = frozenset({EventType.ALERT_RAISED, EventType.ALERT_UPGRADED})
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What a command decided and the events it logged (published after the commit)."""
+
+    decision: Decision
+    logged: list[LoggedEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,7 @@ class AlertService:
         Never rate-limited. The key is scoped to the actor. The same key with another
         `fingerprint` (a different body) raises IdempotencyConflict and writes nothing.
         """
-        command = self._authorize_raise(command.normalize(), principal)
+        command = self.authorize_raise(command.normalize(), principal)
         actor = principal.actor
         new_id = str(uuid.uuid4())
         # A distinct alert goes before a flood's queued presses (alertd.app.priority).
@@ -116,6 +125,7 @@ class AlertService:
                 raiser_id=actor.id,
                 room_id=command.room_id,
                 kind=command.kind,
+                drill=command.drill,
                 now=now,
                 window=self._repeat_window,
             )
@@ -131,21 +141,11 @@ class AlertService:
             if repeated is not None:
                 await tx.audit([_entry(principal, "alert.repeat_press", repeated, now)])
                 return Raised(repeated, created=False)
-            audience = await self._audience(tx, command.school_id, command.room_id)
-            decision = raise_alert(
-                command, alert_id=new_id, actor=actor, now=now, audience=audience
+            recorded = await self.open_in(
+                tx, command, principal=principal, alert_id=new_id, now=now
             )
-            logged = await tx.record(
-                decision.alert,
-                new=True,
-                events=decision.events,
-                effects=decision.effects,
-                audit=[_entry(principal, "alert.raise", decision.alert, now)],
-                now=now,
-            )
-            await self._escalate(tx, decision, now=now)
-        await self._after_commit(logged, has_effects=bool(decision.effects))
-        return Raised(decision.alert, created=True)
+        await self.published(recorded)
+        return Raised(recorded.decision.alert, created=True)
 
     async def list_alerts(self, query: AlertFilter, *, principal: Principal) -> list[Alert]:
         """Alerts `principal` may view that match `query`, newest first, up to its limit:
@@ -176,21 +176,73 @@ class AlertService:
             action = PERMISSION_FOR[command.action]
             verdict = authorize(principal, action, alert=alert, now=now)
             require(verdict, what="alert", ident=alert_id, action=action)
-            audience = await self._audience(tx, alert.school_id, alert.room_id)
-            decision = decide(alert, command, actor=principal.actor, now=now, audience=audience)
-            if not decision.events:
+            recorded = await self.apply_in(tx, alert, command, principal=principal, now=now)
+            if not recorded.decision.events:
                 return alert
-            logged = await tx.record(
-                decision.alert,
-                new=False,
-                events=decision.events,
-                effects=decision.effects,
-                audit=[_entry(principal, f"alert.{command.action.value}", decision.alert, now)],
-                now=now,
-            )
-            await self._escalate(tx, decision, now=now)
-        await self._after_commit(logged, has_effects=bool(decision.effects))
-        return decision.alert
+        await self.published(recorded)
+        return recorded.decision.alert
+
+    async def open_in(
+        self,
+        tx: Transaction,
+        command: RaiseAlert,
+        *,
+        principal: Principal,
+        alert_id: str,
+        now: datetime,
+    ) -> Recorded:
+        """Raise `command` (normalized and authorized by the caller) inside the caller's
+        transaction: the alert, its events, effects, audit entry and escalation timer. No
+        repeat-press or idempotency check: for use cases that own the transaction (a drill
+        plan's start). Call `published` after the commit."""
+        audience = await self._audience(
+            tx, command.school_id, command.room_id, drill_link=command.drill_link
+        )
+        decision = raise_alert(
+            command, alert_id=alert_id, actor=principal.actor, now=now, audience=audience
+        )
+        logged = await tx.record(
+            decision.alert,
+            new=True,
+            events=decision.events,
+            effects=decision.effects,
+            audit=[_entry(principal, "alert.raise", decision.alert, now)],
+            now=now,
+        )
+        await self._escalate(tx, decision, now=now)
+        return Recorded(decision, logged)
+
+    async def apply_in(
+        self,
+        tx: Transaction,
+        alert: Alert,
+        command: AlertCommand,
+        *,
+        principal: Principal,
+        now: datetime,
+    ) -> Recorded:
+        """Apply a lifecycle command (authorized by the caller) to `alert`, read in `tx`.
+        No events: nothing changed, nothing written. Call `published` after the commit."""
+        audience = await self._audience(
+            tx, alert.school_id, alert.room_id, drill_link=alert.drill_link
+        )
+        decision = decide(alert, command, actor=principal.actor, now=now, audience=audience)
+        if not decision.events:
+            return Recorded(decision, [])
+        logged = await tx.record(
+            decision.alert,
+            new=False,
+            events=decision.events,
+            effects=decision.effects,
+            audit=[_entry(principal, f"alert.{command.action.value}", decision.alert, now)],
+            now=now,
+        )
+        await self._escalate(tx, decision, now=now)
+        return Recorded(decision, logged)
+
+    async def published(self, recorded: Recorded) -> None:
+        """After the commit of `open_in` / `apply_in`: publish the events, wake the relay."""
+        await self._after_commit(recorded.logged, has_effects=bool(recorded.decision.effects))
 
     async def _escalate(self, tx: Transaction, decision: Decision, *, now: datetime) -> None:
         """A raise (or an upgrade, which must be acknowledged afresh) starts the alert's
@@ -226,7 +278,9 @@ class AlertService:
                 ]
             )
 
-    def _authorize_raise(self, command: RaiseAlert, principal: Principal) -> RaiseAlert:
+    def authorize_raise(self, command: RaiseAlert, principal: Principal) -> RaiseAlert:
+        """The command as `principal` may raise it (a device's source and room filled in);
+        ValidationFailed for a school outside its own, Forbidden for what it may not."""
         # Raising somewhere outside one's schools looks exactly like an unknown school.
         if authorize(principal, Action.RAISE_ALERT, school_id=command.school_id) is Verdict.HIDDEN:
             raise ValidationFailed("school_id", f"unknown school {command.school_id!r}")
@@ -255,8 +309,17 @@ class AlertService:
             raise NotFound("alert", alert_id)
         return alert
 
-    async def _audience(self, tx: Transaction, school_id: str, room_id: str | None) -> Audience:
-        return await audience_of(tx, school_id, room_id, console_url=self._console_url)
+    async def _audience(
+        self,
+        tx: Transaction,
+        school_id: str,
+        room_id: str | None,
+        *,
+        drill_link: DrillLink | None,
+    ) -> Audience:
+        return await audience_of(
+            tx, school_id, room_id, console_url=self._console_url, drill_link=drill_link
+        )
 
     async def _after_commit(self, logged: Sequence[LoggedEvent], *, has_effects: bool) -> None:
         # Publishing is best effort: a subscriber that misses a message finds the gap by id

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from alertd.core.actor import Actor
+from alertd.core.drill_link import DrillLink
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.source import AlertSource
 
@@ -62,6 +63,7 @@ class Alert:
     responders: tuple[Responder, ...] = ()
     cancel_reason: str | None = None
     source: AlertSource = AlertSource.API  # what it was raised from: app, wall button ...
+    drill_link: DrillLink | None = None  # the drill plan it was raised from (drills only)
 
     def responder(self, actor_id: str) -> Responder | None:
         return next((r for r in self.responders if r.actor.id == actor_id), None)
@@ -76,6 +78,9 @@ class EventType(StrEnum):
     ALL_CLEAR_GIVEN = "AllClearGiven"
     NOTE_ADDED = "NoteAdded"
     ALERT_UPGRADED = "AlertUpgraded"
+    # The roll (`core.roll`): a room or group reported; unreported rooms were reminded.
+    ROOM_REPORTED = "RoomReported"
+    ROLL_REMINDER = "RollReminder"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from alertd.core.alert import ResponderStatus
+from alertd.core.drill_link import DrillLink
 from alertd.core.errors import ValidationFailed
 from alertd.core.kind import AlertKind, Hazard, policy_of
 from alertd.core.source import AlertSource
@@ -64,11 +66,17 @@ class RaiseAlert:
     destination: str | None = None
     hazard: Hazard | None = None
     source: AlertSource | None = None  # None: "api"; a device's is set from its kind
+    drill_link: DrillLink | None = None  # set by a drill plan's start, never by clients
+    # When a device signed the press (its clock): a press a bridge kept through an outage
+    # arrives late, and dispatch must see how late.
+    pressed_at: datetime | None = None
 
     def normalize(self) -> RaiseAlert:
         destination, hazard = check_kind_details(
             self.kind, destination=self.destination, hazard=self.hazard
         )
+        if self.drill_link is not None and not self.drill:
+            raise ValidationFailed("drill", "an alert raised from a drill plan is a drill")
         return RaiseAlert(
             kind=self.kind,
             school_id=self.school_id,
@@ -78,6 +86,8 @@ class RaiseAlert:
             destination=destination,
             hazard=hazard,
             source=self.source,
+            drill_link=self.drill_link,
+            pressed_at=self.pressed_at,
         )
 
 

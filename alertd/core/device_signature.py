@@ -25,6 +25,16 @@ canonical string is these lines joined by "\\n" (no trailing newline):
 The device id and a version label are signed too, so that a signature can never be replayed
 as another device's, nor reinterpreted by a later version of this format.
 
+A press must survive an outage: the bridge keeps the signed request on disk and sends it,
+unchanged, until alertd answers. So a raise whose Idempotency-Key is bound to its signed nonce
+(`bound_retry_key`: "<device id>.<nonce>") is a *bound retry*: it may be older than the skew
+(up to the buffer's maximum age), and may repeat a nonce already seen as long as its key has
+not raised an alert yet (a crash came between recording the nonce and committing the alert).
+Both are safe because the key cannot be changed without breaking the binding, and the raise
+answers a repeated key with the alert it already opened: replaying a captured request can
+only deliver the device's own press, once. Everything else keeps the strict rule (fresh
+timestamp, unused nonce).
+
 Device secrets are not stored: each is derived as HMAC(server key, device id + salt) from a
 random per-generation salt that is stored (see `derive_device_secret`). A copy of the
 database alone therefore reveals no device secret; the server's `secret_key` is needed too.
@@ -114,6 +124,16 @@ def sign(secret: str, request: SignedRequest) -> str:
     return hmac.new(key, canonical_string(request), hashlib.sha256).hexdigest()
 
 
+def bound_retry_key(device_id: str, nonce: str) -> str:
+    """The Idempotency-Key that binds a raise to its signed nonce (see the module docstring)."""
+    return f"{device_id}.{nonce}"
+
+
+def is_bound_retry(request: SignedRequest, retry_key: str | None) -> bool:
+    """Does `retry_key`, the Idempotency-Key of a raise, bind `request` to its nonce?"""
+    return retry_key is not None and retry_key == bound_retry_key(request.device_id, request.nonce)
+
+
 def check(
     request: SignedRequest,
     *,
@@ -121,12 +141,16 @@ def check(
     secrets: DeviceSecrets,
     now: datetime,
     max_skew: timedelta,
+    max_age: timedelta | None = None,
 ) -> SignatureCheck:
     """Is `signature` a valid signature of `request` by this device, fresh at `now`?
 
-    Each candidate secret is compared in constant time. The timestamp is judged only once the
-    signature holds, so a stale answer is only ever given to a holder of the secret (who can
-    use it to fix the device's clock). The caller must still refuse a nonce it has seen before.
+    Fresh: no further than `max_skew` from `now`, or, when `max_age` is given (a bound retry),
+    anywhere from `max_age` in the past to `max_skew` in the future. Each candidate secret is
+    compared in constant time. The timestamp is judged only once the signature holds, so a
+    stale answer is only ever given to a holder of the secret (who can use it to fix the
+    device's clock). The caller must still refuse a nonce it has seen before, unless the
+    request is a bound retry.
     """
     if not NONCE_PATTERN.fullmatch(request.nonce) or not _SIGNATURE_PATTERN.fullmatch(signature):
         return SignatureCheck.MALFORMED
@@ -136,7 +160,9 @@ def check(
         matched = hmac.compare_digest(sign(secret, request), signature) or matched
     if not matched:
         return SignatureCheck.BAD_SIGNATURE
-    if abs(now.timestamp() - request.timestamp) > max_skew.total_seconds():
+    age = now.timestamp() - request.timestamp
+    oldest = max(max_skew, max_age if max_age is not None else max_skew)
+    if age > oldest.total_seconds() or -age > max_skew.total_seconds():
         return SignatureCheck.STALE_TIMESTAMP
     return SignatureCheck.OK
 

@@ -60,13 +60,21 @@ class IllegalTransition(AlertdError):
 
     code = "illegal_transition"
 
-    def __init__(self, *, action: str, current_state: str, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        action: str,
+        current_state: str,
+        reason: str | None = None,
+        cause: str | None = None,
+    ) -> None:
         message = f"cannot {action} an alert that is {current_state}"
         if reason:
             message = f"{message}: {reason}"
         super().__init__(message)
         self.action = action
         self.current_state = current_state
+        self.cause = cause  # a stable code for why, where one helps a client (roll_not_kept)
 
 
 class IdempotencyConflict(AlertdError):

@@ -60,6 +60,8 @@ class KindPolicy:
     needs_destination: bool = False
     needs_hazard: bool = False
     standard_response_protocol: bool = False
+    # Every room reports secured / needs help and who is missing (the roll, `core.roll`).
+    accountability: bool = False
 
 
 KIND_POLICIES: Mapping[AlertKind, KindPolicy] = MappingProxyType(
@@ -74,7 +76,11 @@ KIND_POLICIES: Mapping[AlertKind, KindPolicy] = MappingProxyType(
             Severity.SEVERE, Scope.CAMPUS, notifies_agencies=True, standard_response_protocol=True
         ),
         AlertKind.LOCKDOWN: KindPolicy(
-            Severity.EXTREME, Scope.CAMPUS, notifies_agencies=True, standard_response_protocol=True
+            Severity.EXTREME,
+            Scope.CAMPUS,
+            notifies_agencies=True,
+            standard_response_protocol=True,
+            accountability=True,
         ),
         AlertKind.EVACUATE: KindPolicy(
             Severity.SEVERE,
@@ -82,6 +88,7 @@ KIND_POLICIES: Mapping[AlertKind, KindPolicy] = MappingProxyType(
             notifies_agencies=True,
             needs_destination=True,
             standard_response_protocol=True,
+            accountability=True,
         ),
         AlertKind.SHELTER: KindPolicy(
             Severity.SEVERE,
@@ -89,6 +96,7 @@ KIND_POLICIES: Mapping[AlertKind, KindPolicy] = MappingProxyType(
             notifies_agencies=False,
             needs_hazard=True,
             standard_response_protocol=True,
+            accountability=True,
         ),
         AlertKind.MEDICAL: KindPolicy(Severity.SEVERE, Scope.ROOM, notifies_agencies=True),
         AlertKind.FIRE: KindPolicy(Severity.EXTREME, Scope.ROOM, notifies_agencies=True),

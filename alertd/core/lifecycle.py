@@ -133,9 +133,22 @@ def raise_alert(
         destination=command.destination,
         hazard=command.hazard,
         source=command.source or AlertSource.API,
+        drill_link=command.drill_link,
     )
-    event = AlertEvent(EventType.ALERT_RAISED, alert, actor, now, command.note)
+    event = AlertEvent(
+        EventType.ALERT_RAISED, alert, actor, now, command.note, _press_timing(command, now)
+    )
     return Decision(alert, (event,), effects_for(event, audience))
+
+
+def _press_timing(command: RaiseAlert, now: datetime) -> Mapping[str, str | int]:
+    """When a device pressed, and how many whole seconds before alertd received it: a press
+    delivered after an outage says so. A device clock slightly ahead counts as no delay."""
+    if command.pressed_at is None:
+        return {}
+    pressed_at = min(command.pressed_at, now)
+    delay = int((now - pressed_at).total_seconds())
+    return {"pressed_at": pressed_at.isoformat(), "delay_seconds": delay}
 
 
 def decide(
@@ -219,6 +232,7 @@ def _upgrade(alert: Alert, command: Upgrade) -> _Outcome:
     )
     changed = replace(
         alert,
+        drill=alert.drill,  # a drill stays a drill: nothing upgrades it into a real alert
         kind=command.kind,
         severity=after.severity,
         destination=destination,

@@ -58,6 +58,10 @@ class Action(StrEnum):
     CONFIGURE_SIGN_IN = "configure_sign_in"  # a district's single sign-on
     VIEW_CAMERA = "view_camera"  # live video of a school's cameras
     MANAGE_CAMERAS = "manage_cameras"  # register a camera's source (URL, credentials)
+    VIEW_DRILLS = "view_drills"  # a school's drill plans and its drill compliance
+    VIEW_REPORT = "view_report"  # an alert's after-action report (its deliveries included)
+    REPORT_ROLL = "report_roll"  # a room's (or group's) accountability report
+    VIEW_ROLL = "view_roll"  # which rooms reported what, and which have not
 
 
 _R = Role
@@ -102,6 +106,15 @@ TABLE: Mapping[Action, frozenset[Role]] = MappingProxyType(
         # Live video is for the people who go in: a school's SROs and its dispatchers.
         Action.VIEW_CAMERA: frozenset({_R.SRO, _R.DISPATCHER}),
         Action.MANAGE_CAMERAS: _ADMINS,
+        # Drill plans: RAISE_DRILL schedules, starts and ends them; these read them.
+        Action.VIEW_DRILLS: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        # After-action reports: the people who answer for the response and its drills.
+        Action.VIEW_REPORT: frozenset({_R.DRILL_COORDINATOR, *_RESPONDERS}),
+        # The roll is reported by the people in the building with the students: staff (a
+        # teacher for a room or a group), SROs, drill coordinators and admins. Dispatchers
+        # and devices read it but report nothing (a wall button cannot count heads).
+        Action.REPORT_ROLL: frozenset({_R.STAFF, _R.SRO, _R.DRILL_COORDINATOR, *_ADMINS}),
+        Action.VIEW_ROLL: _EVERYONE,
     }
 )
 

@@ -3,6 +3,9 @@
 A frightened teacher presses again; a badge sends its pattern twice. The same raiser, the
 same room and kind, within the window, while the first alert is still open, is the same
 emergency: the press joins that alert instead of opening a second one.
+
+A drill and a real alert are never the same emergency: a real press during a drill (even by
+the coordinator running it, for the same room and kind) always opens a real alert of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ def repeated_alert(
     raiser_id: str,
     room_id: str | None,
     kind: str,
+    drill: bool,
     now: datetime,
     window: timedelta,
 ) -> Alert | None:
@@ -28,6 +32,7 @@ def repeated_alert(
             alert.raised_by.id == raiser_id
             and alert.room_id == room_id
             and alert.kind == kind
+            and alert.drill == drill
             and alert.state.is_open
             and timedelta(0) <= now - alert.raised_at <= window
         ):

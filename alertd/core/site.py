@@ -83,6 +83,18 @@ class Contact:
 
 
 @dataclass(frozen=True, slots=True)
+class ReunificationSite:
+    """Where students are reunited with their guardians after an evacuation: a place off
+    the school (a church, another school), named in the evacuation's roll."""
+
+    id: str
+    name: str
+    address: str | None = None
+    position: tuple[float, float] | None = None  # longitude, latitude (WGS84)
+    note: str | None = None  # how to get there, who runs it
+
+
+@dataclass(frozen=True, slots=True)
 class School:
     id: str
     name: str
@@ -91,6 +103,7 @@ class School:
     address: str | None
     buildings: tuple[Building, ...]
     contacts: tuple[Contact, ...] = ()
+    reunification_sites: tuple[ReunificationSite, ...] = ()
 
     def places(self) -> list[tuple[Building, Floor, Room]]:
         return [(b, f, r) for b in self.buildings for f in b.floors for r in f.rooms]

@@ -115,6 +115,22 @@ def heard(
     return health, notices
 
 
+def supervised_from(beat: Heartbeat, *, now: datetime) -> DeviceHealth:
+    """A device supervised from its registration at `now`, before it is ever heard: if no
+    heartbeat comes within the interval, the silence round reports it like any silent device
+    (a button that never came online is as dangerous as one that went quiet)."""
+    check_heartbeat(beat)
+    return DeviceHealth(
+        device_id=beat.device_id,
+        device_name=beat.device_name,
+        school_id=beat.school_id,
+        room_id=beat.room_id,
+        interval=beat.interval,
+        last_heard_at=now,
+        battery_percent=None,
+    )
+
+
 def fell_silent(health: DeviceHealth, *, now: datetime) -> tuple[DeviceHealth, list[Notice]]:
     """The device's health at `now` if nothing was heard since; a DeviceTrouble notice the
     first time it is overdue, nothing when it is not (yet, or again)."""

@@ -12,9 +12,12 @@
   never retried. alertd unreachable, 5xx, 408 or 429: kept, retried with back-off, so presses
   made while alertd is down arrive when it is back, each exactly once (Idempotency-Key).
 
-Limits (documented in the README): a buffered request is judged by alertd against its
-timestamp, so one held longer than alertd's `device_clock_skew_seconds` is refused as stale;
-raise that setting to match the outages the bridge must ride out.
+Each request goes with the Idempotency-Key `<device id>.<nonce>`, which binds it to its signed
+nonce: alertd then accepts it after a crash that spent the nonce before the alert was
+committed, and however late, up to alertd's `device_buffer_max_age_hours`; the alert says
+how late it arrived. Only a press buffered longer than that is refused as stale. (A retry
+whose first answer was lost after alertd committed is refused as a replay and kept as
+`refused`: its alert exists.)
 """
 
 from __future__ import annotations

@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alertd.core.device_signature import DEVICE_ID_PATTERN, NONCE_PATTERN, SignedRequest, sign
+from alertd.core.device_signature import (
+    DEVICE_ID_PATTERN,
+    NONCE_PATTERN,
+    SignedRequest,
+    bound_retry_key,
+    sign,
+)
 
 TOPIC_PREFIX = "alertd/devices"
 SUBSCRIPTION = f"{TOPIC_PREFIX}/+/request"
@@ -59,8 +65,9 @@ class Envelope:
 
     @property
     def idempotency_key(self) -> str:
-        """Unique per message (the nonce is never reused by the device)."""
-        return f"{self.device_id}.{self.nonce}"
+        """Unique per message (the nonce is never reused by the device), and bound to the
+        signed nonce, so alertd accepts its retries late and after a spent nonce."""
+        return bound_retry_key(self.device_id, self.nonce)
 
     def headers(self) -> dict[str, str]:
         return {

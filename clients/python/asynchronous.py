@@ -25,6 +25,8 @@ from clients.python.request import (
     CONTROL_TYPES,
     FINAL_CLOSE_CODES,
     RETRYABLE_STATUS,
+    UNAUTHENTICATED_CLOSE,
+    UNAUTHENTICATED_STATUS,
     AlertdError,
     Call,
     RetryPolicy,
@@ -34,6 +36,7 @@ from clients.python.request import (
     raise_call,
     room_school,
     stream_url,
+    token_form,
 )
 
 
@@ -52,6 +55,7 @@ class AsyncAlertdClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._refresh_token: str | None = None  # set by sign_in: access tokens expire
         self._api_key = api_key
         self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
@@ -81,6 +85,7 @@ class AsyncAlertdClient:
         """Send `call`, retrying unanswered attempts unchanged; the answer's JSON body.
         AlertdError for a refusal; Unreachable when no attempt got a final answer."""
         delays = self._retry.delays()
+        renewed = False
         while True:
             try:
                 answer = await self._http.request(
@@ -90,6 +95,10 @@ class AsyncAlertdClient:
                     params=call.params,
                     headers={**self._auth(), **call.headers},
                 )
+                if self._expired(answer.status_code) and not renewed:
+                    renewed = True
+                    await self._renew()
+                    continue
                 if answer.status_code not in RETRYABLE_STATUS:
                     return answer_of(answer.status_code, _json(answer))
                 problem = f"alertd answered {answer.status_code}"
@@ -101,11 +110,24 @@ class AsyncAlertdClient:
             await asyncio.sleep(delay)
 
     async def sign_in(self, username: str, password: str) -> None:
-        """Exchange a username and password for a bearer token (kept by this client)."""
-        answer = await self._http.post(
-            "/v1/auth/token", data={"username": username, "password": password}
+        """Exchange a username and password for tokens (kept by this client). The access
+        token is renewed with the refresh token whenever alertd says it has expired."""
+        await self._take_tokens(token_form(username=username, password=password))
+
+    async def _renew(self) -> None:
+        assert self._refresh_token is not None
+        await self._take_tokens(token_form(refresh_token=self._refresh_token))
+
+    async def _take_tokens(self, form: dict[str, str]) -> None:
+        answer = await self._http.post("/v1/auth/token", data=form)
+        tokens = answer_of(answer.status_code, _json(answer))
+        self._token, self._refresh_token = tokens["access_token"], tokens.get("refresh_token")
+
+    def _expired(self, status: int | None) -> bool:
+        """Is this a refusal that renewing the access token can cure?"""
+        return status in (UNAUTHENTICATED_STATUS, UNAUTHENTICATED_CLOSE) and bool(
+            self._refresh_token
         )
-        self._token = answer_of(answer.status_code, _json(answer))["access_token"]
 
     async def school_of_room(self, room_id: str) -> str:
         """The id of the school that has this room (AlertdError 404 if none you may see)."""
@@ -173,14 +195,17 @@ class AsyncAlertdClient:
         """
         last = since
         delays = self._retry.delays()
+        renewed = False
         while True:
             url = stream_url(self.base_url, since=last, token=self._token)
             extra: Mapping[str, str] = {"X-API-Key": self._api_key} if self._api_key else {}
             try:
                 async with websockets.connect(url, additional_headers=extra, proxy=None) as ws:
                     delays = self._retry.delays()  # connected: the back-off starts over
+                    renewed = False
                     async for text in ws:
                         message = json.loads(text)
+                        renewed = False  # the token was accepted
                         if message.get("type") in CONTROL_TYPES:
                             if message.get("type") == "caught_up" and last is None:
                                 last = int(message["id"])
@@ -191,6 +216,10 @@ class AsyncAlertdClient:
                         yield message
             except websockets.ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else None
+                if self._expired(code) and not renewed:
+                    renewed = True  # once per connection: a fresh token refused is final
+                    await self._renew()  # an AlertdError if the refresh token is spent too
+                    continue
                 if code in FINAL_CLOSE_CODES:
                     reason = closed.rcvd.reason if closed.rcvd else ""
                     raise AlertdError(

@@ -115,6 +115,19 @@ def stream_url(base_url: str, *, since: int | None, token: str | None) -> str:
     return f"{ws_base}/v1/stream" + (f"?{urlencode(query)}" if query else "")
 
 
+def token_form(
+    *, username: str = "", password: str = "", refresh_token: str = ""
+) -> dict[str, str]:
+    """The form of POST /v1/auth/token: a password, or a refresh token to spend."""
+    if refresh_token:
+        return {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return {"username": username, "password": password}
+
+
+# Not signed in (any more): an expired access token, answered over HTTP or on the stream.
+UNAUTHENTICATED_STATUS = 401
+UNAUTHENTICATED_CLOSE = 4401
+
 # The stream's own messages: not events of the log.
 CONTROL_TYPES = frozenset({"caught_up", "heartbeat"})
 # Close codes after which resuming cannot help (bad request, not signed in).

@@ -25,6 +25,8 @@ from clients.python.request import (
     CONTROL_TYPES,
     FINAL_CLOSE_CODES,
     RETRYABLE_STATUS,
+    UNAUTHENTICATED_CLOSE,
+    UNAUTHENTICATED_STATUS,
     AlertdError,
     Call,
     RetryPolicy,
@@ -34,6 +36,7 @@ from clients.python.request import (
     raise_call,
     room_school,
     stream_url,
+    token_form,
 )
 
 
@@ -52,6 +55,7 @@ class AlertdClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
+        self._refresh_token: str | None = None  # set by sign_in: access tokens expire
         self._api_key = api_key
         self._retry = retry or RetryPolicy()
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
@@ -81,6 +85,7 @@ class AlertdClient:
         """Send `call`, retrying unanswered attempts unchanged; the answer's JSON body.
         AlertdError for a refusal; Unreachable when no attempt got a final answer."""
         delays = self._retry.delays()
+        renewed = False
         while True:
             try:
                 answer = self._http.request(
@@ -90,6 +95,10 @@ class AlertdClient:
                     params=call.params,
                     headers={**self._auth(), **call.headers},
                 )
+                if self._expired(answer.status_code) and not renewed:
+                    renewed = True
+                    self._renew()
+                    continue
                 if answer.status_code not in RETRYABLE_STATUS:
                     return answer_of(answer.status_code, _json(answer))
                 problem = f"alertd answered {answer.status_code}"
@@ -101,10 +110,24 @@ class AlertdClient:
             time.sleep(delay)
 
     def sign_in(self, username: str, password: str) -> None:
-        answer = self._http.post(
-            "/v1/auth/token", data={"username": username, "password": password}
+        """Exchange a username and password for tokens (kept by this client). The access
+        token is renewed with the refresh token whenever alertd says it has expired."""
+        self._take_tokens(token_form(username=username, password=password))
+
+    def _renew(self) -> None:
+        assert self._refresh_token is not None
+        self._take_tokens(token_form(refresh_token=self._refresh_token))
+
+    def _take_tokens(self, form: dict[str, str]) -> None:
+        answer = self._http.post("/v1/auth/token", data=form)
+        tokens = answer_of(answer.status_code, _json(answer))
+        self._token, self._refresh_token = tokens["access_token"], tokens.get("refresh_token")
+
+    def _expired(self, status: int | None) -> bool:
+        """Is this a refusal that renewing the access token can cure?"""
+        return status in (UNAUTHENTICATED_STATUS, UNAUTHENTICATED_CLOSE) and bool(
+            self._refresh_token
         )
-        self._token = answer_of(answer.status_code, _json(answer))["access_token"]
 
     def school_of_room(self, room_id: str) -> str:
         for school in self.call(Call("GET", "/v1/schools"))["schools"]:
@@ -165,6 +188,7 @@ class AlertdClient:
         `AsyncAlertdClient.stream`."""
         last = since
         delays = self._retry.delays()
+        renewed = False
         while True:
             url = stream_url(self.base_url, since=last, token=self._token)
             extra = {"X-API-Key": self._api_key} if self._api_key else {}
@@ -173,6 +197,7 @@ class AlertdClient:
                     delays = self._retry.delays()
                     for text in ws:
                         message = json.loads(text)
+                        renewed = False  # the token was accepted
                         if message.get("type") in CONTROL_TYPES:
                             if message.get("type") == "caught_up" and last is None:
                                 last = int(message["id"])
@@ -183,6 +208,10 @@ class AlertdClient:
                         yield message
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else None
+                if self._expired(code) and not renewed:
+                    renewed = True  # once per connection: a fresh token refused is final
+                    self._renew()  # an AlertdError if the refresh token is spent too
+                    continue
                 if code in FINAL_CLOSE_CODES:
                     reason = closed.rcvd.reason if closed.rcvd else ""
                     raise AlertdError(

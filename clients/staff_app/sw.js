@@ -9,10 +9,10 @@ import { flush } from "./js/outbox.js";
 import en from "./locales/en.js";
 import es from "./locales/es.js";
 
-const CACHE = "alertd-app-v1";
+const CACHE = "alertd-app-v2";
 const SHELL = [
   "/app/", "/app/index.html", "/app/app.css", "/app/manifest.webmanifest", "/app/icon.svg",
-  "/app/js/app.js", "/app/js/outbox.js", "/app/js/hold.js", "/app/js/rooms.js",
+  "/app/js/app.js", "/app/js/outbox.js", "/app/js/hold.js", "/app/js/rooms.js", "/app/js/roll.js",
   "/app/locales/en.js", "/app/locales/es.js",
   "/clients-common/auth.js", "/clients-common/idb.js", "/clients-common/i18n.js",
   "/clients-common/stream.js",
@@ -88,10 +88,14 @@ self.addEventListener("push", (event) => {
   const headline = t(`push.${data.event}`, { kind });
   const instruction = data.event === "AlertRaised" ? t(`instruction.${data.kind}`) : "";
   const title = (data.drill ? t("drill") + " " : "") + (headline.startsWith("push.") ? data.title ?? "alertd" : headline);
-  const body = [instruction.startsWith("instruction.") ? "" : instruction, data.destination ? t("evacuate.to", { place: data.destination }) : ""]
-    .filter(Boolean).join(" ") || data.body || "";
+  const reminder = data.event === "RollReminder";
+  const body = (reminder ? t("push.roll_body", { count: (data.room_ids ?? []).length }) : "") ||
+    [instruction.startsWith("instruction.") ? "" : instruction, data.destination ? t("evacuate.to", { place: data.destination }) : ""]
+      .filter(Boolean).join(" ") || data.body || "";
+  // A roll reminder gets its own tag: it must not replace the instruction itself.
+  const tag = reminder ? `${data.alert_id}:roll` : data.alert_id;
   event.waitUntil(self.registration.showNotification(title, {
-    body, tag: data.alert_id, silent: true, requireInteraction: true, data, lang: t("lang"),
+    body, tag, silent: true, requireInteraction: true, data, lang: t("lang"),
     icon: "/app/icon.svg",
   }));
 });

@@ -64,3 +64,15 @@ function incident(key, alerts) {
 export function lead(entry) {
   return entry.type === "alert" ? entry.alert : entry.alerts[0];
 }
+
+// The schools where a drill is running: a real alert there must stand out as REAL, so that
+// nobody takes it for part of the drill.
+export function schoolsDrilling(alerts) {
+  return new Set([...alerts].filter((a) => a.drill && OPEN_STATES.has(a.state)).map((a) => a.school_id));
+}
+
+// The after-action report of an alert (format: "html", "csv" or "json").
+export function reportPath(alertId, format = "html") {
+  const query = format === "json" ? "" : `?format=${format}`;
+  return `/v1/alerts/${encodeURIComponent(alertId)}/report${query}`;
+}

@@ -4,7 +4,7 @@ import {
   CAMPUS_KINDS, DELIVERY_LABEL, RESPONDER_LABEL, SOURCE_LABEL, STATE_LABEL,
   age, clock, el, isOpen, kindLabel,
 } from "./format.js";
-import { groupIncidents } from "./incidents.js";
+import { groupIncidents, reportPath, schoolsDrilling } from "./incidents.js";
 
 export function roomName(state, alert) {
   if (!alert.room_id) return "whole campus";
@@ -18,7 +18,14 @@ function responderSummary(alert) {
   return alert.responders.map((r) => `${r.actor.name} (${RESPONDER_LABEL[r.status]})`).join(", ");
 }
 
-function alertRow(state, alert, now) {
+// DRILL on drills; REAL on a real alert at a school where a drill is running.
+function badge(entry, drilling) {
+  if (entry.drill) return el("span", { class: "badge drill" }, "DRILL");
+  if (drilling.has(entry.school_id)) return el("span", { class: "badge real", "data-real": "" }, "REAL");
+  return null;
+}
+
+function alertRow(state, alert, now, drilling = new Set()) {
   const classes = ["row", alert.drill ? "drill" : "real", isOpen(alert) ? "open" : "closed"];
   return el("li", {},
     el("button", {
@@ -26,7 +33,7 @@ function alertRow(state, alert, now) {
       "aria-current": state.selected === alert.id ? "true" : "false",
       onclick: () => state.select(alert.id),
     },
-    el("span", { class: "kind" }, kindLabel(alert.kind), alert.drill ? el("span", { class: "badge drill" }, "DRILL") : null),
+    el("span", { class: "kind" }, kindLabel(alert.kind), badge(alert, drilling)),
     el("span", { class: "where" }, `${schoolName(state, alert.school_id)} · ${roomName(state, alert)}`),
     el("span", { class: "meta" },
       el("span", { class: "state" }, STATE_LABEL[alert.state]), el("br"),
@@ -34,7 +41,7 @@ function alertRow(state, alert, now) {
       el("span", { class: "responders" }, `${alert.responders.length} responder${alert.responders.length === 1 ? "" : "s"}`))));
 }
 
-function incidentRow(state, entry, now) {
+function incidentRow(state, entry, now, drilling) {
   const expanded = state.expanded.has(entry.key);
   const rooms = entry.rooms.map((id) => state.rooms.get(id)?.name ?? id);
   const shownRooms = rooms.slice(0, 4).join(", ") + (rooms.length > 4 ? ` +${rooms.length - 4} more` : "");
@@ -46,16 +53,17 @@ function incidentRow(state, entry, now) {
       onclick: () => state.toggle(entry.key),
     },
     el("span", { class: "kind" }, `${kindLabel(entry.kind)} — incident of ${entry.alerts.length} presses`,
-      entry.drill ? el("span", { class: "badge drill" }, "DRILL") : null),
+      badge(entry, drilling)),
     el("span", { class: "where" }, `${schoolName(state, entry.school_id)} · rooms: ${shownRooms || "whole campus"} · first ${clock(entry.first)}`),
     el("span", { class: "meta" }, el("span", { class: "state" }, `${open} open`), el("br"), age(entry.first, now))),
-    expanded ? el("ol", { class: "members" }, entry.alerts.map((a) => alertRow(state, a, now))) : null);
+    expanded ? el("ol", { class: "members" }, entry.alerts.map((a) => alertRow(state, a, now, drilling))) : null);
 }
 
 export function renderQueue(state, list, now = Date.now()) {
   const alerts = [...state.alerts.values()].filter((a) => state.showClosed || isOpen(a));
   const entries = groupIncidents(alerts);
-  const rows = entries.map((e) => (e.type === "alert" ? alertRow(state, e.alert, now) : incidentRow(state, e, now)));
+  const drilling = schoolsDrilling(state.alerts.values());
+  const rows = entries.map((e) => (e.type === "alert" ? alertRow(state, e.alert, now, drilling) : incidentRow(state, e, now, drilling)));
   if (!rows.length) rows.push(el("li", { class: "hint" }, "No active alert."));
   list.replaceChildren(...rows);
 }
@@ -104,6 +112,14 @@ function deliveriesSection(detail) {
         el("td", {}, d.attempts))))) : null);
 }
 
+// The after-action report (metrics, charts, deliveries) for the roles that see deliveries.
+function reportSection(detail) {
+  if (detail.deliveries === null) return null;
+  const link = (format, label) => el("a", { href: reportPath(detail.id, format), target: "_blank", rel: "noopener", "data-report": format }, label);
+  return el("section", { "aria-label": "After-action report", class: "report-links" }, el("h4", {}, "After-action report"),
+    el("p", {}, link("html", "Open the report"), " · ", link("csv", "CSV"), " · ", link("json", "JSON")));
+}
+
 function timelineSection(detail) {
   const items = detail.timeline.map((event) => {
     const who = `${event.actor.name}`;
@@ -124,6 +140,16 @@ function timelineSection(detail) {
       el("button", { type: "submit" }, "Add note")));
 }
 
+// A press a button bridge kept through an outage arrives late: dispatch must see when it was
+// pressed, not only when alertd heard of it. A minute or more counts as late.
+function latePress(detail) {
+  const timing = detail.timeline?.[0]?.data ?? {};
+  if (!(timing.delay_seconds >= 60)) return null;
+  return [el("dt", {}, "Pressed"),
+    el("dd", { class: "late-press", "data-field": "pressed" },
+      `${clock(timing.pressed_at)}, delivered ${age(timing.pressed_at, Date.parse(detail.raised_at))} late (the button could not reach alertd)`)];
+}
+
 export function renderDetail(state, container, detail, now = Date.now()) {
   if (!detail) { container.replaceChildren(el("p", { class: "empty" }, "Select an alert in the queue.")); return; }
   const campus = CAMPUS_KINDS.has(detail.kind);
@@ -131,6 +157,9 @@ export function renderDetail(state, container, detail, now = Date.now()) {
   const place = state.places.get(detail.room_id);
   container.replaceChildren(...[
     detail.drill ? el("div", { class: "drill-banner", role: "note", "data-drill-banner": "" }, "DRILL — NOT A REAL EMERGENCY") : null,
+    !detail.drill && schoolsDrilling(state.alerts.values()).has(detail.school_id)
+      ? el("div", { class: "real-banner", role: "alert", "data-real-banner": "" }, "REAL EMERGENCY — not part of the drill running at this school")
+      : null,
     el("div", { class: `detail-head ${detail.drill ? "drill" : "real"}`, "data-alert-id": detail.id },
       el("h3", {}, `${kindLabel(detail.kind)}${detail.drill ? " (drill)" : ""}`),
       el("p", {}, `${schoolName(state, detail.school_id)} · ${roomName(state, detail)}${place ? ` · ${place.building}, ${place.floor}` : ""}`)),
@@ -138,6 +167,7 @@ export function renderDetail(state, container, detail, now = Date.now()) {
       el("dt", {}, "State"), el("dd", { "data-field": "state" }, STATE_LABEL[detail.state]),
       el("dt", {}, "Raised by"), el("dd", { "data-field": "raised-by" }, `${detail.raised_by.name} (${detail.raised_by.role.replace("_", " ")}) from the ${SOURCE_LABEL[detail.source] ?? detail.source}`),
       el("dt", {}, "Raised"), el("dd", {}, `${clock(detail.raised_at)} (${age(detail.raised_at, now)} ago)`),
+      latePress(detail),
       detail.destination ? [el("dt", {}, "Evacuate to"), el("dd", {}, detail.destination)] : null,
       detail.hazard ? [el("dt", {}, "Hazard"), el("dd", {}, detail.hazard)] : null,
       detail.cancel_reason ? [el("dt", {}, "Cancelled because"), el("dd", {}, detail.cancel_reason)] : null,
@@ -150,5 +180,6 @@ export function renderDetail(state, container, detail, now = Date.now()) {
       actionButton("Cancel…", "x", "cancel", open)),
     el("p", { class: "error", id: "action-error", role: "alert" }, state.actionError ?? ""),
     deliveriesSection(detail),
+    reportSection(detail),
     timelineSection(detail)].filter(Boolean));
 }

@@ -23,8 +23,10 @@ from starlette.requests import HTTPConnection
 from alertd.adapters.db import schema
 from alertd.adapters.db.audit import read_audit
 from alertd.adapters.http.deps import HttpContext
-from alertd.app.ports import AlertFilter
+from alertd.app.ports import AlertFilter, LogQuery
 from alertd.core.actor import Actor
+from alertd.core.device_signature import SignedRequest
+from alertd.core.notice import Notice, NoticeType
 from alertd.core.permission import Principal, Role
 from alertd.main import create_app
 from alertd.settings import Settings
@@ -118,6 +120,7 @@ class Device:
         at: datetime | None = None,
         nonce: str | None = None,
         tamper: bool = False,
+        key: str | None = None,
     ) -> httpx.Response:
         payload: dict[str, Any] = {"kind": kind, "school_id": LINCOLN}
         if room_id is not None:
@@ -135,7 +138,8 @@ class Device:
         if tamper:  # signed one request, sends another
             body = body.replace(b"lockdown", b"medical")
         self.presses += 1
-        headers |= {"Content-Type": "application/json", "Idempotency-Key": f"press-{self.presses}"}
+        key = key or f"press-{self.presses}"
+        headers |= {"Content-Type": "application/json", "Idempotency-Key": key}
         return await self.client.post("/v1/alerts", content=body, headers=headers)
 
 
@@ -253,6 +257,130 @@ async def test_a_clock_30_seconds_off_is_tolerated(button: Device, clock: FakeCl
     clock.advance(30)
     answer = await button.press(at=signed_at)
     assert answer.status_code == 201, answer.text
+
+
+# --- presses a bridge kept through an outage: bound retries -------------------------------------
+
+BUFFERED_NONCE = "nonce-kept-on-disk"
+BOUND_KEY = f"btn-101.{BUFFERED_NONCE}"  # the bridge's key: device id, nonce
+
+
+async def test_a_press_kept_through_a_two_hour_outage_raises_once_marked_with_its_delay(
+    app: FastAPI, button: Device, clock: FakeClock
+) -> None:
+    pressed_at = clock.now()
+    clock.advance(2 * 3600)
+
+    first = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key=BOUND_KEY)
+    replayed = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key=BOUND_KEY)
+
+    assert first.status_code == 201, first.text
+    assert replayed.status_code == 401, "its alert was raised: a replay, even with its key"
+    assert await alert_count(app) == 1
+    timeline = await app.state.context.store.timeline(first.json()["id"])
+    assert timeline[0].event.data == {"pressed_at": pressed_at.isoformat(), "delay_seconds": 7200}
+
+
+async def test_a_press_older_than_the_bridge_buffer_allows_is_refused(
+    app: FastAPI, button: Device, clock: FakeClock, settings: Settings
+) -> None:
+    pressed_at = clock.now()
+    clock.advance(settings.device_buffer_max_age_hours * 3600 + 1)
+    answer = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key=BOUND_KEY)
+    assert answer.status_code == 401
+    assert await alert_count(app) == 0
+
+
+async def test_a_late_press_whose_key_is_not_bound_to_its_nonce_is_refused(
+    app: FastAPI, button: Device, clock: FakeClock
+) -> None:
+    """A captured old request sent with a new key would raise a second alert: refused."""
+    pressed_at = clock.now()
+    clock.advance(3600)
+    answer = await button.press(at=pressed_at, nonce=BUFFERED_NONCE, key="btn-101.other-nonce")
+    assert answer.status_code == 401
+    assert await alert_count(app) == 0
+
+
+async def test_a_replayed_press_with_a_new_key_raises_nothing_more(
+    app: FastAPI, button: Device
+) -> None:
+    first = await button.press(nonce=BUFFERED_NONCE, key=BOUND_KEY)
+    assert first.status_code == 201, first.text
+    replay = await button.press(nonce=BUFFERED_NONCE, key="a-fresh-key-from-an-attacker")
+    assert replay.status_code == 401
+    assert await alert_count(app) == 1
+
+
+async def test_a_press_whose_nonce_was_recorded_before_a_crash_still_raises_once(
+    app: FastAPI, button: Device, clock: FakeClock
+) -> None:
+    """alertd recorded the nonce, then died before the alert committed; the bridge retries
+    the same signed request, which must raise the alert rather than be refused as a replay."""
+    body = json.dumps({"kind": "lockdown", "school_id": LINCOLN}).encode()
+    headers = signed_headers(
+        button.id, button.secret, "POST", "/v1/alerts", body, clock.now(), nonce=BUFFERED_NONCE
+    )
+    request = SignedRequest(
+        device_id=button.id,
+        method="POST",
+        path="/v1/alerts",
+        timestamp=int(headers["X-Device-Timestamp"]),
+        nonce=BUFFERED_NONCE,
+        body=body,
+    )
+    devices = app.state.context.devices
+    await devices.authenticate(
+        request, signature=headers["X-Device-Signature"], retry_key=BOUND_KEY
+    )  # the first attempt got this far: the nonce is spent, no alert exists
+    assert await alert_count(app) == 0
+
+    retried = await button.press(nonce=BUFFERED_NONCE, key=BOUND_KEY)
+
+    assert retried.status_code == 201, retried.text
+    assert await alert_count(app) == 1
+
+
+async def test_a_bound_key_does_not_excuse_a_stale_heartbeat(
+    button: Device, clock: FakeClock
+) -> None:
+    """Only raising answers a repeat with what it did; a heartbeat replayed late would fake
+    a silent device's health, so every other device request keeps the strict rule."""
+    body = json.dumps({"interval_seconds": 60}).encode()
+    signed_at = clock.now()
+    clock.advance(3600)
+    headers = signed_headers(
+        button.id, button.secret, "POST", "/v1/devices/heartbeat", body, signed_at,
+        nonce=BUFFERED_NONCE,
+    )  # fmt: skip
+    headers |= {"Content-Type": "application/json", "Idempotency-Key": BOUND_KEY}
+    answer = await button.client.post("/v1/devices/heartbeat", content=body, headers=headers)
+    assert answer.status_code == 401
+
+
+async def test_a_device_supervised_from_registration_that_never_calls_in_is_reported_silent(
+    app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    supervised = await register(client, id="btn-quiet", room_id=ROOM, heartbeat_interval_seconds=60)
+    unsupervised = await register(client, id="btn-other", room_id=ROOM)
+    assert supervised.status_code == unsupervised.status_code == 201, supervised.text
+    clock.advance(61)
+
+    await app.state.context.supervision.run_once()
+
+    log = await app.state.context.store.read_log(LogQuery(after=0, limit=1000))
+    troubles = [(e.event.type, e.event.data["device_id"], e.event.data["reason"])
+                for e in log if isinstance(e.event, Notice)]  # fmt: skip
+    assert troubles == [(NoticeType.DEVICE_TROUBLE, "btn-quiet", "silent")]
+
+
+async def test_a_heartbeat_interval_out_of_range_is_refused_naming_the_field(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    answer = await register(client, id="btn-bad", room_id=ROOM, heartbeat_interval_seconds=0)
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "heartbeat_interval_seconds"
+    assert await app.state.context.store.read_log(LogQuery(after=0, limit=10)) == []
 
 
 async def test_a_wall_button_cannot_raise_for_another_room(app: FastAPI, button: Device) -> None:

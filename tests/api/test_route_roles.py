@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -48,6 +49,9 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/alerts/{alert_id}/all-clear"):    (A, 403, 200, 200, 403, 403, 403),
     ("POST", "/v1/alerts/{alert_id}/notes"):        (A, 404, 200, 200, 200, 200, 200),
     ("POST", "/v1/alerts/{alert_id}/upgrade"):      (A, 404, 200, 200, 200, 200, 200),
+    # The roll of a lockdown: the people in the building report, dispatchers read it.
+    ("POST", "/v1/alerts/{alert_id}/roll"):         (A, 201, 201, 403, 201, 201, 201),
+    ("GET", "/v1/alerts/{alert_id}/roll"):          (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools"):                         (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools/{school_id}"):             (A, 200, 200, 200, 200, 200, 200),
     ("GET", "/v1/schools/{school_id}/imdf"):        (A, 200, 200, 200, 200, 200, 200),
@@ -111,6 +115,16 @@ EXPECTED: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/cameras/{camera_id}/whep"):       (401,) * 7,
     ("DELETE", "/v1/cameras/{camera_id}/whep/{session_id}"): (404,) * 7,
     ("PATCH", "/v1/cameras/{camera_id}/whep/{session_id}"):  (404,) * 7,
+    # Drills: coordinators and admins plan and run them; the responders read plans and
+    # compliance; after-action reports are for those who see deliveries.
+    ("POST", "/v1/drills"):                         (A, 403, 403, 403, 201, 201, 201),
+    ("GET", "/v1/drills"):                          (A, 403, 200, 200, 200, 200, 200),
+    ("GET", "/v1/drills/{plan_id}"):                (A, 403, 200, 200, 200, 200, 200),
+    ("POST", "/v1/drills/{plan_id}/start"):         (A, 403, 403, 403, 200, 200, 200),
+    ("POST", "/v1/drills/{plan_id}/end"):           (A, 403, 403, 403, 200, 200, 200),
+    ("POST", "/v1/drills/{plan_id}/cancel"):        (A, 403, 403, 403, 200, 200, 200),
+    ("GET", "/v1/alerts/{alert_id}/report"):        (A, 404, 200, 200, 200, 200, 200),
+    ("GET", "/v1/compliance"):                      (A, 403, 200, 200, 200, 200, 200),
     # WebSocket: 101 = accepted (caught_up arrives), 4401 = closed as unauthenticated.
     ("WS", "/v1/stream"):                           (4401, 101, 101, 101, 101, 101, 101),
 }
@@ -163,6 +177,16 @@ alert_action("/v1/alerts/{alert_id}/cancel", body={"reason": "false alarm"})
 alert_action("/v1/alerts/{alert_id}/all-clear", kind="lockdown", acked=True)
 alert_action("/v1/alerts/{alert_id}/notes", body={"text": "door 4 checked"})
 alert_action("/v1/alerts/{alert_id}/upgrade", kind="staff_assist", body={"kind": "lockdown"})
+alert_action(
+    "/v1/alerts/{alert_id}/roll",
+    kind="lockdown",
+    body={"room_id": "lincoln-hs-a-109", "status": "secured", "students_present": 20},
+)
+
+
+@setup("GET", "/v1/alerts/{alert_id}/roll")
+async def _get_roll(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/alerts/{await fresh_alert(admin, 'lockdown')}/roll", {}
 
 
 @setup("POST", "/v1/alerts")
@@ -174,6 +198,57 @@ async def _raise(_admin: httpx.AsyncClient) -> Request:
 @setup("GET", "/v1/alerts/{alert_id}")
 async def _get_alert(admin: httpx.AsyncClient) -> Request:
     return f"/v1/alerts/{await fresh_alert(admin)}", {}
+
+
+async def _plan(admin: httpx.AsyncClient, *, started: bool = False) -> str:
+    body = {"kind": "lockdown", "school_id": LINCOLN, "scheduled_for": _soon()}
+    answer = await admin.post("/v1/drills", json=body)
+    assert answer.status_code == 201, answer.text
+    plan_id = str(answer.json()["id"])
+    if started:
+        begun = await admin.post(f"/v1/drills/{plan_id}/start")
+        assert begun.status_code == 200, begun.text
+    return plan_id
+
+
+def _soon() -> str:
+    return (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+
+@setup("POST", "/v1/drills")
+async def _schedule(_admin: httpx.AsyncClient) -> Request:
+    body = {"kind": "lockdown", "school_id": LINCOLN, "scheduled_for": _soon()}
+    return "/v1/drills", {"json": body}
+
+
+@setup("GET", "/v1/drills/{plan_id}")
+async def _get_plan(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/drills/{await _plan(admin)}", {}
+
+
+@setup("POST", "/v1/drills/{plan_id}/start")
+async def _start_plan(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/drills/{await _plan(admin)}/start", {}
+
+
+@setup("POST", "/v1/drills/{plan_id}/cancel")
+async def _cancel_plan(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/drills/{await _plan(admin)}/cancel", {}
+
+
+@setup("POST", "/v1/drills/{plan_id}/end")
+async def _end_plan(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/drills/{await _plan(admin, started=True)}/end", {}
+
+
+@setup("GET", "/v1/alerts/{alert_id}/report")
+async def _report(admin: httpx.AsyncClient) -> Request:
+    return f"/v1/alerts/{await fresh_alert(admin)}/report", {}
+
+
+@setup("GET", "/v1/compliance")
+async def _compliance(_admin: httpx.AsyncClient) -> Request:
+    return "/v1/compliance", {"params": {"school_id": LINCOLN, "term": "2026-year"}}
 
 
 @setup("POST", "/v1/sites")

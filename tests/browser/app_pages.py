@@ -87,3 +87,40 @@ class SroApp:
 
     def act(self, action: str) -> None:
         self.page.click(f"#actions button[data-action='{action}']")
+
+
+class RollScreen:
+    """The staff app's roll: the banner on the panel, and the one-screen report."""
+
+    def __init__(self, app: StaffApp) -> None:
+        self.app = app
+        self.page = app.page
+
+    @property
+    def banner(self) -> Locator:
+        return self.page.locator("#roll-call")
+
+    @property
+    def screen(self) -> Locator:
+        return self.page.locator("#roll")
+
+    def open(self) -> RollScreen:
+        expect(self.banner).to_be_visible(timeout=TIMEOUT_MS)
+        self.page.click("#roll-open")
+        expect(self.screen).to_be_visible(timeout=TIMEOUT_MS)
+        return self
+
+    def status(self, status: str) -> RollScreen:
+        self.page.click(f"label[for='roll-{status.replace('_', '-')}']")
+        return self
+
+    def students(self, count: int) -> RollScreen:
+        self.page.fill("#roll-present", str(count))
+        return self
+
+    def names(self, field: str, *names: str) -> RollScreen:
+        self.page.fill(f"#roll-{field}", "\n".join(names))
+        return self
+
+    def send(self) -> None:
+        self.page.click("#roll-send")

@@ -16,6 +16,7 @@ import httpx
 from playwright.sync_api import Route
 
 from alertd.adapters.db import migrate
+from alertd.app.ports import Clock
 from alertd.main import create_app
 from alertd.testing.auth import DEMO_PASSWORD, demo_user
 from alertd.testing.live import serving
@@ -28,13 +29,14 @@ SCREENSHOTS = Path(os.environ.get("ALERTD_SCREENSHOTS", "build/screenshots"))
 class ServedAlertd:
     """An alertd app served on a free port from its own thread and event loop."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, clock: Clock | None = None) -> None:
         url = f"sqlite:///{data_dir / 'alertd.db'}"
         migrate.upgrade(url)
         self.database_url = url
         self.data_dir = data_dir
         self.settings = make_settings(data_dir, url, stream_heartbeat_seconds=2.0)
         self.url = ""
+        self.clock = clock  # None: the system clock
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -44,7 +46,7 @@ class ServedAlertd:
         async def main() -> None:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
-            async with serving(create_app(self.settings)) as url:
+            async with serving(create_app(self.settings, clock=self.clock)) as url:
                 self.url = url
                 self._ready.set()
                 await self._stop.wait()

@@ -116,6 +116,27 @@ async def test_the_stream_resumes_after_a_dropped_connection_missing_and_repeati
     assert ids == sorted(set(ids)), "an event was repeated or came out of order"
 
 
+EXPIRED = "an-access-token-that-has-expired"  # alertd refuses it as it would an expired one
+
+
+async def test_a_signed_in_client_renews_its_expired_access_token_for_calls_and_the_stream(
+    server: AlertdProcess,
+) -> None:
+    """A long `alertd-client watch` outlives its 15-minute access token: the client spends
+    its refresh token and carries on, over HTTP and on the stream."""
+    with AlertdClient(server.url) as staff:
+        staff.sign_in(demo_user("staff"), DEMO_PASSWORD)
+        staff._token = EXPIRED
+        raised = staff.raise_alert(kind="hold", room_id=ROOM)
+    async with AsyncAlertdClient(server.url, retry=QUICK_RETRY) as dispatcher:
+        await dispatcher.sign_in(demo_user("dispatcher"), DEMO_PASSWORD)
+        dispatcher._token = EXPIRED
+        async with asyncio.timeout(30):
+            first = await anext(dispatcher.stream(since=0))
+        assert dispatcher._token != EXPIRED
+    assert (first["type"], first["alert_id"]) == ("AlertRaised", raised["id"])
+
+
 def test_the_cli_raises_and_says_what_it_raised(server: AlertdProcess) -> None:
     env = {**os.environ, "ALERTD_URL": server.url, "ALERTD_PASSWORD": DEMO_PASSWORD}
     command = [sys.executable, "-m", "clients.python.cli", "--user", demo_user("dispatcher"),

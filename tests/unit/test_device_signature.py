@@ -12,6 +12,7 @@ from alertd.core.device_signature import (
     canonical_string,
     check,
     derive_device_secret,
+    is_bound_retry,
     sign,
 )
 
@@ -118,3 +119,21 @@ def test_derived_secrets_depend_on_key_device_and_salt() -> None:
         derive_device_secret(server_key="k", device_id="btn-101", salt="s2"),
     }
     assert base not in others and len(others) == 3
+
+
+def test_a_bound_retry_may_be_as_old_as_the_buffer_allows_but_never_from_the_future() -> None:
+    day = timedelta(days=1)
+    two_hours_old = replace(REQUEST, timestamp=int((NOW - timedelta(hours=2)).timestamp()))
+    too_old = replace(REQUEST, timestamp=int((NOW - day).timestamp()) - 1)
+    ahead = replace(REQUEST, timestamp=int((NOW + timedelta(seconds=31)).timestamp()))
+    assert outcome(two_hours_old) is SignatureCheck.STALE_TIMESTAMP
+    assert outcome(two_hours_old, max_age=day) is SignatureCheck.OK
+    assert outcome(too_old, max_age=day) is SignatureCheck.STALE_TIMESTAMP
+    assert outcome(ahead, max_age=day) is SignatureCheck.STALE_TIMESTAMP
+
+
+def test_only_the_key_made_of_device_id_and_nonce_binds_a_retry() -> None:
+    assert is_bound_retry(REQUEST, "btn-101.nonce-0001")
+    assert not is_bound_retry(REQUEST, "btn-102.nonce-0001")
+    assert not is_bound_retry(REQUEST, "btn-101.nonce-0002")
+    assert not is_bound_retry(REQUEST, None)

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from alertd.adapters.db import devices, users
+from alertd.adapters.db import device_health, devices, users
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import (
     append_audit,
@@ -37,6 +37,7 @@ from alertd.core.audit import AuditEntry, AuditRecord, VerifyResult
 from alertd.core.login import FailureRecord
 from alertd.core.permission import Role
 from alertd.core.sso import ClaimRule, OidcProvider
+from alertd.core.supervision import DeviceHealth
 
 
 class SqlAccountTransaction:
@@ -138,12 +139,20 @@ class SqlAccountTransaction:
     async def save_device(self, record: DeviceRecord) -> None:
         await self._run(lambda c: devices.save_device(c, record))
 
+    async def supervise(self, health: DeviceHealth) -> None:
+        await self._run(lambda c: device_health.save_health(c, health))
+
     async def use_nonce(
         self, device_id: str, nonce: str, *, now: datetime, forget_before: datetime
     ) -> bool:
         return await self._run(
             lambda c: devices.use_nonce(c, device_id, nonce, now=now, forget_before=forget_before)
         )
+
+    async def key_raised(self, *, scope: str, key: str) -> bool:
+        keys = t.idempotency_keys.c
+        query = sa.select(keys.alert_id).where(keys.scope == scope, keys.key == key)
+        return await self._run(lambda c: c.execute(query).first() is not None)
 
     async def school_of_room(self, room_id: str) -> str | None:
         return await self._run(lambda c: devices.school_of_room(c, room_id))

@@ -61,6 +61,13 @@ def _health(row: Any) -> DeviceHealth:
     )
 
 
+def save_health(conn: Connection, health: DeviceHealth) -> None:
+    """Insert or replace the device's health row (unclaimed)."""
+    values = _values(health)
+    upsert = insert_for(conn.dialect.name, t.device_health).values(id=health.device_id, **values)
+    conn.execute(upsert.on_conflict_do_update(index_elements=[_H.id], set_=values))
+
+
 class SqlHealthTransaction:
     """Implements `alertd.app.supervision.HealthTransaction`."""
 
@@ -79,14 +86,7 @@ class SqlHealthTransaction:
         return await self._session.run(step)
 
     async def save_health(self, health: DeviceHealth) -> None:
-        def step(conn: Connection) -> None:
-            values = _values(health)
-            upsert = insert_for(conn.dialect.name, t.device_health).values(
-                id=health.device_id, **values
-            )
-            conn.execute(upsert.on_conflict_do_update(index_elements=[_H.id], set_=values))
-
-        await self._session.run(step)
+        await self._session.run(lambda conn: save_health(conn, health))
 
     async def claim_overdue(
         self, *, now: datetime, lease: timedelta, limit: int

@@ -389,3 +389,51 @@ camera_sources = sa.Table(
     sa.Column("updated_at", Moment, nullable=False),
     sa.Index("ix_camera_sources_school", "school_id"),
 )
+
+# --- Drill plans (alertd.app.drills) --------------------------------------------------------
+
+# One row per planned drill; `body` holds the plan as `codec.drill_plan_to_dict` writes it,
+# the columns what listings and compliance filter on. `alert_id` is its drill alert, once
+# started.
+drill_plans = sa.Table(
+    "drill_plans",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("scheduled_for", Moment, nullable=False),
+    sa.Column("alert_id", sa.String(36)),
+    sa.Column("updated_at", Moment, nullable=False),
+    sa.Column("body", JsonDoc, nullable=False),
+    sa.Index("ix_drill_plans_school_scheduled", "school_id", "scheduled_for"),
+)
+
+# --- the roll (alertd.core.roll, alertd.app.roll) -------------------------------------------
+
+# One reminder timer per open alert that keeps a roll: when the round looks at it next
+# (NULL: not again for this roll). Claimed like the outbox (`claim.py`); `kind` is the
+# alert's kind when the timer was set, so an upgrade to another kind restarts it.
+roll_timers = sa.Table(
+    "roll_timers",
+    metadata,
+    sa.Column("alert_id", sa.String(36), primary_key=True),
+    sa.Column("school_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("due_at", Moment),
+    sa.Column("claimed_by", sa.String(36)),
+    sa.Column("lease_until", Moment),
+    sa.Index("ix_roll_timers_due", "due_at"),
+)
+
+# The Idempotency-Keys of roll reports, per reporter: a retry answers the entry the first
+# request recorded (`event_id`, its event in the log).
+roll_keys = sa.Table(
+    "roll_keys",
+    metadata,
+    sa.Column("scope", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.BigInteger),
+)

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query
+from starlette.requests import Request
 
 from alertd.adapters import codec
 from alertd.adapters.http.deps import Ctx, HttpContext, Who
+from alertd.adapters.http.devices import device_signed_at
 from alertd.adapters.http.response import OrjsonResponse
 from alertd.adapters.wire import v1
 from alertd.app.ports import AlertFilter
@@ -62,6 +64,7 @@ def _fingerprint(body: v1.RaiseAlertIn) -> str:
 )
 async def raise_alert(
     body: v1.RaiseAlertIn,
+    request: Request,
     ctx: Ctx,
     principal: Who,
     idempotency_key: Annotated[
@@ -82,6 +85,7 @@ async def raise_alert(
         destination=body.destination,
         hazard=body.hazard,
         source=body.source,
+        pressed_at=device_signed_at(request),
     )
     raised = await ctx.alerts.raise_alert(
         command,

@@ -20,10 +20,14 @@ from alertd.adapters.twilio.signature import WebhookVerifier
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
 from alertd.app.cameras import CameraService
+from alertd.app.compliance import ComplianceService
 from alertd.app.devices import DeviceService
+from alertd.app.drills import DrillService
 from alertd.app.inbound import InboundService
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.push import PushService
+from alertd.app.reports import ReportService
+from alertd.app.roll import RollService
 from alertd.app.service import AlertService
 from alertd.app.signin import SignInService
 from alertd.app.sites import SiteService
@@ -64,7 +68,11 @@ class HttpContext:
     sso: SsoService
     twilio: TwilioHooks
     cameras: CameraService
+    drills: DrillService
+    reports: ReportService
+    compliance: ComplianceService
     push: PushService | None = None  # Web Push subscriptions (None: not wired)
+    roll: RollService | None = None  # room accountability (None: not wired)
     authenticators: Sequence[Authenticator] = ()
     # Readiness: each dependency's check raises (Unavailable) when it does not answer.
     dependencies: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -42,6 +42,10 @@ SIGNATURE_HEADER = "x-device-signature"
 _HEADERS = (DEVICE_ID_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER)
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 _PRINCIPAL_STATE = "alertd_device_principal"
+SIGNED_AT_STATE = "alertd_device_signed_at"
+# Device requests whose Idempotency-Key may bind them to their nonce: only raising, which
+# answers a repeated key with the alert it already opened (see `core.device_signature`).
+_RETRY_SAFE = frozenset({("POST", "/v1/alerts")})
 
 
 async def authenticate_device(connection: HTTPConnection, ctx: HttpContext) -> Principal | None:
@@ -73,13 +77,25 @@ async def authenticate_device(connection: HTTPConnection, ctx: HttpContext) -> P
         nonce=headers[NONCE_HEADER],
         body=await connection.body(),
     )
+    retry_safe = (connection.method, connection.scope["path"]) in _RETRY_SAFE
     try:
-        principal = await ctx.devices.authenticate(request, signature=headers[SIGNATURE_HEADER])
+        principal = await ctx.devices.authenticate(
+            request,
+            signature=headers[SIGNATURE_HEADER],
+            retry_key=headers.get("idempotency-key") if retry_safe else None,
+        )
     except Unauthenticated as refusal:
         logger.warning("device request refused: %s (device %s)", refusal.message, device_id)
         raise
     setattr(connection.state, _PRINCIPAL_STATE, principal)
+    setattr(connection.state, SIGNED_AT_STATE, datetime.fromtimestamp(request.timestamp, UTC))
     return principal
+
+
+def device_signed_at(connection: HTTPConnection) -> datetime | None:
+    """When the device signed this request (its own clock), None if no device signed it."""
+    signed_at: datetime | None = getattr(connection.state, SIGNED_AT_STATE, None)
+    return signed_at
 
 
 def _path_as_sent(connection: Request) -> str:
@@ -140,6 +156,11 @@ async def create_device(body: wire.DeviceIn, ctx: Ctx, principal: Who) -> Orjson
         school_id=body.school_id,
         room_id=body.room_id,
         user_id=body.user_id,
+        heartbeat_interval=(
+            timedelta(seconds=body.heartbeat_interval_seconds)
+            if body.heartbeat_interval_seconds is not None
+            else None
+        ),
     )
     return OrjsonResponse(_secret_out(issued), status_code=201)
 

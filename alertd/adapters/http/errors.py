@@ -61,9 +61,16 @@ async def _on_alertd_error(_request: Request, error: Exception) -> Response:
     if isinstance(error, IdempotencyConflict):
         field = "Idempotency-Key"
     current = error.current_state if isinstance(error, IllegalTransition) else None
+    cause = error.cause if isinstance(error, IllegalTransition) else None
     wait = error.retry_after if isinstance(error, TooManyAttempts) else None
     response = error_response(
-        status, error.code, error.message, field=field, current_state=current, retry_after=wait
+        status,
+        error.code,
+        error.message,
+        field=field,
+        current_state=current,
+        cause=cause,
+        retry_after=wait,
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"

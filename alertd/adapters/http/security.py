@@ -6,6 +6,8 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alertd.adapters.report.html import STYLE_SOURCE
+
 # The interactive docs (/docs) are Swagger UI, served from this server (vendored); FastAPI's
 # page starts it with an inline script. Nothing is loaded from anywhere else.
 _DOCS_CSP = (
@@ -23,6 +25,9 @@ _CONSOLE_CSP = (
 _APP_PATHS = ("/app", "/sro", "/clients-common")
 _APP_EXTRA = b"; worker-src 'self'; manifest-src 'self'"
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# An after-action report (?format=html): no script; its one inline stylesheet, by hash.
+_REPORT_CSP = f"default-src 'none'; style-src {STYLE_SOURCE}; frame-ancestors 'none'"
+_REPORT_PATH = re.compile(r"^/v1/alerts/[^/]+/report$")
 _DOCS_PAGES = ("/docs", "/docs/oauth2-redirect")
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
@@ -56,6 +61,8 @@ class SecurityHeaders:
             policy = _console_csp(scope)
         elif client_app:
             policy = _console_csp(scope) + _APP_EXTRA
+        elif _REPORT_PATH.fullmatch(path):
+            policy = _REPORT_CSP.encode()
         else:
             policy = (_DOCS_CSP if path in _DOCS_PAGES else _API_CSP).encode()
         extra = [

@@ -121,6 +121,13 @@ class DeviceIn(_In):
     school_id: str = Field(min_length=1, max_length=64)
     room_id: str | None = Field(default=None, min_length=1, max_length=64)
     user_id: str | None = Field(default=None, min_length=1, max_length=36)
+    heartbeat_interval_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=86400,
+        description="supervise the device from now: no first heartbeat within this many "
+        "seconds and it is reported silent (DeviceTrouble)",
+    )
 
 
 class DeviceOut(_Out):

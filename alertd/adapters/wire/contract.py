@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
-from alertd.adapters.wire import accounts, v1
+from alertd.adapters.wire import accounts, roll, v1
 from alertd.adapters.wire.site import SiteDocument
 
 Json = dict[str, Any]
@@ -192,7 +192,7 @@ def render() -> dict[str, str]:
     for model in STREAM_MESSAGES:
         path = message_schema_path(model)
         documents[path] = json_schema(model, path=path, mode="serialization")
-    for model in accounts.HTTP_MODELS:
+    for model in (*accounts.HTTP_MODELS, *roll.HTTP_MODELS):
         path = http_schema_path(model)
         mode: JsonSchemaMode = "validation" if model.__name__.endswith("In") else "serialization"
         if model is accounts.SecondFactorCode:

@@ -23,6 +23,7 @@ from alertd.core.site import (
     District,
     EscalationRule,
     Floor,
+    ReunificationSite,
     Room,
     RoomType,
     School,
@@ -144,6 +145,26 @@ class ContactIn(_Strict):
     backup: bool = Backup
 
 
+class ReunificationSiteIn(_Strict):
+    """Where students are reunited with their guardians after an evacuation."""
+
+    id: str = SiteIdent
+    name: str = Field(min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=300)
+    position: list[float] | None = Field(
+        default=None, min_length=2, max_length=2, description="[longitude, latitude] in WGS84"
+    )
+    note: str | None = Field(default=None, max_length=500, description="directions, who runs it")
+
+    @model_validator(mode="after")
+    def _position_in_wgs84(self) -> ReunificationSiteIn:
+        if self.position is not None:
+            lon, lat = self.position
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise ValueError("position is [longitude, latitude] in WGS84")
+        return self
+
+
 class SchoolIn(_Strict):
     id: str = SiteIdent
     name: str = Field(min_length=1, max_length=200)
@@ -151,6 +172,9 @@ class SchoolIn(_Strict):
     address: str | None = Field(default=None, max_length=300)
     contacts: list[ContactIn] = []
     buildings: list[BuildingIn] = Field(min_length=1)
+    reunification_sites: list[ReunificationSiteIn] = Field(
+        default=[], description="where an evacuation's roll sends families; first is primary"
+    )
 
 
 class AgencyIn(_Strict):
@@ -264,6 +288,7 @@ class SiteDocument(_Strict):
 
 def _ids_of(school: SchoolIn) -> list[str]:
     ids = [school.id, *(c.id for c in school.contacts)]
+    ids.extend(site.id for site in school.reunification_sites)
     for building in school.buildings:
         ids.append(building.id)
         for floor in building.floors:
@@ -315,5 +340,15 @@ def _school(school: SchoolIn, district_id: str) -> School:
                 ),
             )
             for b in school.buildings
+        ),
+        reunification_sites=tuple(
+            ReunificationSite(
+                r.id,
+                r.name,
+                r.address,
+                (r.position[0], r.position[1]) if r.position is not None else None,
+                r.note,
+            )
+            for r in school.reunification_sites
         ),
     )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alertd.core.alert import AlertState, EventType, ResponderStatus
 from alertd.core.command import NOTE_MAX_LENGTH
 from alertd.core.delivery import Channel, DeliveryState
+from alertd.core.drill_link import DrillAudience
 from alertd.core.kind import AlertKind, Hazard, Severity
 from alertd.core.notice import NoticeType
 from alertd.core.source import AlertSource
@@ -116,6 +117,18 @@ class ResponderOut(_Out):
     at: datetime
 
 
+class DrillPlanLinkOut(_Out):
+    """The drill plan a drill alert was raised from."""
+
+    id: str
+    audience: DrillAudience = Field(
+        description="school: staff apps are alerted too; contacts: only the test contacts"
+    )
+    contacts: list[str] | None = Field(
+        description="the test contacts this drill texts (null: every test contact)"
+    )
+
+
 class AlertOut(_Out):
     id: str
     kind: AlertKind
@@ -133,6 +146,9 @@ class AlertOut(_Out):
     responders: list[ResponderOut]
     cancel_reason: str | None
     source: AlertSource = Field(description="what it was raised from")
+    drill_plan: DrillPlanLinkOut | None = Field(
+        default=None, description="drills started from a plan (POST /v1/drills/{id}/start)"
+    )
 
 
 class AlertEventMessage(_Out):
@@ -220,6 +236,11 @@ class ErrorBody(BaseModel):
     message: str
     field: str | None = Field(default=None, description="the request field at fault")
     current_state: str | None = Field(default=None, description="for illegal_transition")
+    cause: str | None = Field(
+        default=None,
+        description="why an illegal_transition, where a client may act on it: roll_not_kept "
+        "(the alert's kind keeps no roll), alert_closed",
+    )
     details: list[dict[str, Any]] | None = None
 
 
@@ -264,6 +285,16 @@ class BuildingOut(_Out):
     floors: list[FloorOut]
 
 
+class ReunificationSiteOut(_Out):
+    """Where students are reunited with their guardians after an evacuation."""
+
+    id: str
+    name: str
+    address: str | None
+    position: list[float] | None = Field(description="[longitude, latitude], WGS84")
+    note: str | None
+
+
 class SchoolTree(_Out):
     id: str
     name: str
@@ -271,6 +302,7 @@ class SchoolTree(_Out):
     timezone: str
     address: str | None
     buildings: list[BuildingOut]
+    reunification_sites: list[ReunificationSiteOut]
 
 
 class SiteLoaded(_Out):

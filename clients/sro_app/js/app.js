@@ -132,6 +132,14 @@ function label(alert) {
 
 function mine(alert) { return (alert.responders ?? []).find((r) => r.actor.id === state.me?.id); }
 
+// DRILL first on a drill; REAL first on a real alert at a school where a drill is running,
+// so that nobody takes it for part of the drill.
+function marker(alert) {
+  if (alert.drill) return `${t("drill")} `;
+  const drilling = [...state.alerts.values()].some((a) => a.drill && OPEN_STATES.has(a.state) && a.school_id === alert.school_id);
+  return drilling ? `${t("real")} ` : "";
+}
+
 function render() {
   const open = [...state.alerts.values()].filter((a) => OPEN_STATES.has(a.state))
     .sort((a, b) => b.raised_at.localeCompare(a.raised_at));
@@ -148,7 +156,7 @@ function render() {
       button.className = alert.drill ? "drill" : "real";
       const what = document.createElement("span");
       what.className = "what";
-      what.textContent = (alert.drill ? `${t("drill")} ` : "") + label(alert);
+      what.textContent = marker(alert) + label(alert);
       const when = document.createElement("span");
       when.className = "when";
       when.textContent = `${t(`state.${alert.state}`)} · ${new Date(alert.raised_at).toLocaleTimeString(language)}`;
@@ -189,7 +197,7 @@ $("detail-close").addEventListener("click", () => {
 function renderDetail() {
   const alert = state.alerts.get(state.selected);
   if (!alert || $("detail").hidden) return;
-  $("detail-heading").textContent = (alert.drill ? `${t("drill")} ` : "") + t("detail.heading", { kind: t(`kind.${alert.kind}`), room: roomName(alert) });
+  $("detail-heading").textContent = marker(alert) + t("detail.heading", { kind: t(`kind.${alert.kind}`), room: roomName(alert) });
   $("detail-state").textContent = t("detail.state", { state: t(`state.${alert.state}`) });
   $("detail-raised").textContent = t("detail.raised", { name: alert.raised_by.name, time: new Date(alert.raised_at).toLocaleTimeString(language) });
   const responders = (alert.responders ?? []).map((r) => `${r.actor.name} (${t(`responder.${r.status}`)})`);

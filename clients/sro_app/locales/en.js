@@ -66,5 +66,6 @@ export default {
   "push.AlertCancelled": "Cancelled: {kind}",
   "push.AllClearGiven": "All clear after {kind}",
   "drill": "DRILL:",
+  "real": "REAL:",
   "new.alert": "New alert: {label}",
 };

@@ -66,5 +66,6 @@ export default {
   "push.AlertCancelled": "Cancelada: {kind}",
   "push.AllClearGiven": "Fin de {kind}",
   "drill": "SIMULACRO:",
+  "real": "REAL:",
   "new.alert": "Nueva alerta: {label}",
 };

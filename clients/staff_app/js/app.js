@@ -8,6 +8,7 @@ import { chooseLanguage, translatePage, translator } from "/clients-common/i18n.
 import { Stream } from "/clients-common/stream.js";
 import { holdToSend } from "./hold.js";
 import { flush, newRecord, withdraw } from "./outbox.js";
+import { RollCall } from "./roll.js";
 import { loadRooms, searchRooms } from "./rooms.js";
 import en from "../locales/en.js";
 import es from "../locales/es.js";
@@ -34,6 +35,8 @@ const state = {
   pendingKind: null, // evacuate / shelter, waiting for their details
   stream: null,
 };
+
+const rollCall = new RollCall({ auth, t, show: (which) => show(which), room: () => state.room, onSignedOut: () => signedOut() });
 
 // --- start ---------------------------------------------------------------------------------
 
@@ -73,8 +76,8 @@ async function start() {
 }
 
 function show(which) {
-  for (const id of ["signin", "room-picker", "panel"]) $(id).hidden = id !== which;
-  $("room-line").hidden = which !== "panel" || !state.room;
+  for (const id of ["signin", "room-picker", "panel", "roll"]) $(id).hidden = id !== which;
+  $("room-line").hidden = !["panel", "roll"].includes(which) || !state.room;
   if (state.room) $("room-line").textContent = t("room.current", { room: state.room.label });
 }
 
@@ -166,10 +169,11 @@ function seen(alert) {
   const mine = state.room && alert.school_id === state.room.school_id;
   if (CAMPUS_KINDS.has(alert.kind) && OPEN_STATES.has(alert.state) && mine) state.campus.set(alert.id, alert);
   else state.campus.delete(alert.id);
+  rollCall.seen(alert);
 }
 
 function onEvent(message) {
-  if (message.alert) { seen(message.alert); render(); }
+  if (message.alert) { seen(message.alert); rollCall.event(message); render(); }
 }
 
 // A button was held for 1.5 s.
@@ -236,7 +240,10 @@ function renderCampus() {
   $("campus").replaceChildren(...open.map((alert) => {
     const p = document.createElement("p");
     const line = t("campus.line", { kind: t(`kind.${alert.kind}`).toUpperCase(), instruction: t(`instruction.${alert.kind}`) });
-    p.textContent = (alert.drill ? `${t("drill")} ` : "") + line;
+    // REAL on a real instruction while a drill is running too: it is not part of the drill.
+    const drilling = open.some((a) => a.drill && a.school_id === alert.school_id);
+    const marker = alert.drill ? t("drill") : drilling ? t("real") : "";
+    p.textContent = (marker ? `${marker} ` : "") + line;
     return p;
   }));
 }

@@ -76,6 +76,8 @@ function registerForm(admin, tree, users, refresh) {
     field("Device id (serial number)", el("input", { name: "id", autocomplete: "off" }), "empty: alertd makes one up"),
     field("Room", room, "a wall button needs its room"),
     field("Worn by", wearer, "a badge needs the person wearing it"),
+    field("Expect a heartbeat every (seconds)", el("input", { name: "heartbeat_interval_seconds", type: "number", min: 1, max: 86400, inputmode: "numeric" }),
+      "empty: supervised from its first heartbeat; set: reported silent if it never calls in"),
     el("div", { class: "form-actions" }, el("button", { type: "submit", class: "primary" }, "Register")),
     formError());
   const sync = () => {
@@ -90,6 +92,8 @@ function registerForm(admin, tree, users, refresh) {
     if (form.elements.id.value.trim()) body.id = form.elements.id.value.trim();
     if (kind.value === "badge") { if (wearer.value) body.user_id = wearer.value; }
     else if (room.value) body.room_id = room.value;
+    const interval = form.elements.heartbeat_interval_seconds.value.trim();
+    if (interval) body.heartbeat_interval_seconds = Number(interval);
     const issued = await submitting(form, () => admin.api.post("/v1/devices", body));
     if (!issued) return;
     form.reset();
