@@ -332,6 +332,10 @@ def figures_of(sent: list[Sent], consoles: list[Console]) -> dict[str, Any]:
         "alerts_created": len(planned),
         "real_alerts": sum(not s.drill for s in sent),
         "http_errors": sum(s.status not in (200, 201) for s in sent),
+        # status -> how many (0: no answer: the connection failed or was closed)
+        "http_statuses": {
+            str(code): sum(s.status == code for s in sent) for code in {s.status for s in sent}
+        },
         "achieved_rate_per_s": round((len(sent) - 1) / (last - first), 1) if last > first else None,
         "send_lag_max_ms": round(max(s.started - s.planned for s in sent) * 1000, 2),
         "post_p50_ms": percentile_ms(answered, 0.50),

@@ -52,9 +52,17 @@ class RoundRobin:
         self._turn = itertools.cycle(pools)
 
     async def request(
-        self, method: str, path: str, *, body: bytes = b"", headers: str = ""
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: str = "",
+        signed_in_as: str | None = None,
     ) -> tuple[int, bytes]:
-        return await next(self._turn).request(method, path, body=body, headers=headers)
+        return await next(self._turn).request(
+            method, path, body=body, headers=headers, signed_in_as=signed_in_as
+        )
 
 
 @contextmanager
@@ -167,7 +175,8 @@ def report(options: argparse.Namespace, count: int, f: dict[str, Any]) -> None:
                 f"alertd scale-out: {load} to {options.consoles} consoles over {count} "
                 "instance(s) (PostgreSQL + Redis Streams)",
                 f"  POST          {f['alerts_created']}/{f['alerts_sent']} created, "
-                f"{f['http_errors']} HTTP errors, {f['achieved_rate_per_s']}/s achieved, "
+                f"{f['http_errors']} HTTP errors {f['http_statuses']}, "
+                f"{f['achieved_rate_per_s']}/s achieved, "
                 f"answered p50 {f['post_p50_ms']} ms p99 {f['post_p99_ms']} ms",
                 f"  press→console p50 {f['latency_p50_ms']} ms, p99 {f['latency_p99_ms']} ms, "
                 f"max {f['latency_max_ms']} ms over {f['pairs_received']}/{f['pairs_expected']}",
