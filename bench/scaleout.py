@@ -36,9 +36,11 @@ from bench.fanout import (
     ServerProcess,
     figures_of,
     fire,
+    plan_of,
     sign_in,
     wait_for_delivery,
     wait_ready,
+    workload,
 )
 
 
@@ -50,9 +52,17 @@ class RoundRobin:
         self._turn = itertools.cycle(pools)
 
     async def request(
-        self, method: str, path: str, *, body: bytes = b"", headers: str = ""
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        headers: str = "",
+        signed_in_as: str | None = None,
     ) -> tuple[int, bytes]:
-        return await next(self._turn).request(method, path, body=body, headers=headers)
+        return await next(self._turn).request(
+            method, path, body=body, headers=headers, signed_in_as=signed_in_as
+        )
 
 
 @contextmanager
@@ -127,13 +137,12 @@ async def run(
             await pool.open(max(1, options.connections // count) - 1)
         await asyncio.sleep(0.5)
 
-        begin = time.perf_counter()
-        plan = [begin + i / options.rate for i in range(round(options.rate * options.seconds))]
+        sent = workload(plan_of(options), rooms, real_every=options.real_every, medical=False)
         server_cpu = sum(s.cpu_seconds() for s in servers)
         client_cpu = time.process_time()
         gc.disable()
         try:
-            sent = await fire(RoundRobin(pools), plan, rooms)  # type: ignore[arg-type]
+            await fire(RoundRobin(pools), sent)  # type: ignore[arg-type]
             await wait_for_delivery(consoles, {s.alert_id for s in sent if s.alert_id})
         finally:
             gc.enable()
@@ -155,19 +164,24 @@ async def run(
 
 
 def report(options: argparse.Namespace, count: int, f: dict[str, Any]) -> None:
-    load = f"{options.rate:g} alerts/s for {options.seconds:g} s"
+    load = (
+        f"{options.burst_alerts} alerts within {options.burst_window_ms:g} ms"
+        if options.burst
+        else f"{options.rate:g} alerts/s for {options.seconds:g} s"
+    )
     print(
         "\n".join(
             [
                 f"alertd scale-out: {load} to {options.consoles} consoles over {count} "
                 "instance(s) (PostgreSQL + Redis Streams)",
                 f"  POST          {f['alerts_created']}/{f['alerts_sent']} created, "
-                f"{f['http_errors']} HTTP errors, {f['achieved_rate_per_s']}/s achieved, "
+                f"{f['http_errors']} HTTP errors {f['http_statuses']}, "
+                f"{f['achieved_rate_per_s']}/s achieved, "
                 f"answered p50 {f['post_p50_ms']} ms p99 {f['post_p99_ms']} ms",
                 f"  press→console p50 {f['latency_p50_ms']} ms, p99 {f['latency_p99_ms']} ms, "
                 f"max {f['latency_max_ms']} ms over {f['pairs_received']}/{f['pairs_expected']}",
                 f"  delivery      lost {f['lost']}, duplicates {f['duplicates']}, out-of-order "
-                f"{f['out_of_order']}",
+                f"{f['out_of_order']}; all delivered in {f['fully_delivered_ms']} ms",
                 f"  CPU           alertd {f['server_cpu_ms_per_alert']} ms/alert (all "
                 f"instances, until idle), client {f['client_cpu_ms_per_alert']} ms/alert",
             ]
@@ -183,12 +197,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--consoles", type=int, default=50)
     parser.add_argument("--rate", type=float, default=20.0, help="alerts per second")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--connections", type=int, default=16, help="HTTP connections in all")
+    parser.add_argument(
+        "--connections", type=int, help="HTTP connections in all (16; burst: one per alert)"
+    )
     parser.add_argument("--database-url", default="", help="a PostgreSQL server to use")
     parser.add_argument("--redis-url", default="", help="a Redis server to use")
+    parser.add_argument("--burst", action="store_true", help="a burst instead of a rate")
+    parser.add_argument("--burst-alerts", type=int, default=500)
+    parser.add_argument("--burst-window-ms", type=float, default=100.0)
+    parser.add_argument(
+        "--real-every", type=int, default=5, help="every n-th press is real, the rest drills"
+    )
     parser.add_argument("--user", default="drill_coordinator@demo.alertd")
     parser.add_argument("--password", default="demo")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.connections is None:
+        options.connections = options.burst_alerts if options.burst else 16
+    if options.burst and options.consoles == 50:
+        options.consoles = 20  # the burst's workload, as bench.fanout's
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:

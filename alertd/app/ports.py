@@ -298,6 +298,10 @@ class Subscription(Protocol):
     async def get(self, timeout: float) -> LoggedEvent | None:
         """The next event, None after `timeout` seconds idle; raises SlowConsumer on overflow."""
 
+    def ready(self) -> list[LoggedEvent]:
+        """The events queued already, in order, without waiting; raises SlowConsumer on
+        overflow."""
+
     def close(self) -> None: ...
 
 

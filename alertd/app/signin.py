@@ -15,6 +15,7 @@ time, and at once on the instance that disabled them.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -66,6 +67,9 @@ class Enrolment:
     otpauth_uri: str
 
 
+_READ_FAILED = object()  # a shared read of an account failed: each waiter reads again
+
+
 class PrincipalCache:
     """Answers of the per-request check, kept at most `ttl_seconds` (by `ticker`, a
     monotonic clock in seconds), at most `size` of them."""
@@ -90,6 +94,10 @@ class PrincipalCache:
         self._items.move_to_end(key)
         while len(self._items) > self._size:
             self._items.popitem(last=False)
+
+    @property
+    def enabled(self) -> bool:
+        return self._ttl > 0
 
     def forget_user(self, user_id: str) -> None:
         """Drop the user's answer (and every API key answer, which may name them)."""
@@ -116,6 +124,7 @@ class SignInService:
         self._box = box
         self._clock = clock
         self._cache = cache
+        self._reading: dict[str, asyncio.Future[object]] = {}
         self._refresh_lifetime = refresh_lifetime
 
     # --- who is asking ----------------------------------------------------------------
@@ -149,13 +158,31 @@ class SignInService:
     def forget(self, user_id: str) -> None:
         """This process learns at once that the user's sessions ended."""
         self._cache.forget_user(user_id)
+        self._reading.pop(f"user:{user_id}", None)  # a read under way may be from before
 
     async def _state(self, user_id: str) -> PrincipalState | None:
-        found, cached = self._cache.get(f"user:{user_id}")
+        key = f"user:{user_id}"
+        found, cached = self._cache.get(key)
         if found:
             return cached if isinstance(cached, PrincipalState) else None
-        state = await self._store.principal_state(user_id)
-        self._cache.put(f"user:{user_id}", state)
+        # A burst of requests by one account reads it once: the others wait for that read.
+        reading = self._reading.get(key) if self._cache.enabled else None
+        if reading is not None:
+            answer = await asyncio.shield(reading)
+            if answer is not _READ_FAILED:
+                return answer if isinstance(answer, PrincipalState) else None
+        reading = asyncio.get_running_loop().create_future()
+        self._reading[key] = reading
+        try:
+            state = await self._store.principal_state(user_id)
+        except BaseException:
+            reading.set_result(_READ_FAILED)  # the waiters read it themselves
+            raise
+        finally:
+            if self._reading.get(key) is reading:
+                del self._reading[key]
+        self._cache.put(key, state)
+        reading.set_result(state)
         return state
 
     # --- signing in and out -----------------------------------------------------------

@@ -147,16 +147,17 @@ class StreamSession:
         cannot be filled from the log.
         """
         while True:
-            logged = await self._subscription.get(timeout)
-            if logged is None:
+            first = await self._subscription.get(timeout)
+            if first is None:
                 return None
-            if logged.id <= self.last_id:
-                continue
-            batch = []
-            if logged.id > self.last_id + 1:
-                batch = await events_between(self._store, after=self.last_id, before=logged.id)
-            batch.append(logged)
-            self._last_id = logged.id
+            batch: list[LoggedEvent] = []
+            for logged in [first, *self._subscription.ready()]:  # all that is queued
+                if logged.id <= self.last_id:
+                    continue
+                if logged.id > self.last_id + 1:
+                    batch += await events_between(self._store, after=self.last_id, before=logged.id)
+                batch.append(logged)
+                self._last_id = logged.id
             matching = [e for e in batch if self._filter.matches(e)]
             if matching:
                 return matching

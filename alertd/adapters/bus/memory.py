@@ -7,40 +7,71 @@ overflowed and told so on its next `get`, so one stalled console cannot slow the
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 
 from alertd.app.ports import LoggedEvent, SlowConsumer
 
 
 class MemorySubscription:
+    """A bounded queue of one subscriber's live events.
+
+    Written without asyncio.Queue and asyncio.timeout: with fifty consoles, each event
+    woke fifty queue waits, each with a timer of its own; here a wait is one future, and the
+    idle timer is armed only when the queue is empty.
+    """
+
     def __init__(self, bus: MemoryBus, max_queue: int) -> None:
         self._bus = bus
-        self._queue: asyncio.Queue[LoggedEvent] = asyncio.Queue(maxsize=max_queue)
+        self._max = max_queue
+        self._items: deque[LoggedEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
 
     def offer(self, logged: LoggedEvent) -> None:
         if self.overflowed:
             return
-        try:
-            self._queue.put_nowait(logged)
-        except asyncio.QueueFull:
+        if len(self._items) >= self._max:
             self.overflowed = True
+        else:
+            self._items.append(logged)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self, timeout: float) -> LoggedEvent | None:
         if self.overflowed:
             raise SlowConsumer("subscriber queue overflowed")
-        if not self._queue.empty():
-            return self._queue.get_nowait()
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._queue.get()
-        except TimeoutError:
+        if not self._items:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            idle = loop.call_later(timeout, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                idle.cancel()
+                self._waiter = None
             if self.overflowed:
-                raise SlowConsumer("subscriber queue overflowed") from None
-            return None
+                raise SlowConsumer("subscriber queue overflowed")
+            if not self._items:
+                return None
+        return self._items.popleft()
+
+    def ready(self) -> list[LoggedEvent]:
+        """The events already queued, without waiting (emptied)."""
+        if self.overflowed:
+            raise SlowConsumer("subscriber queue overflowed")
+        items = list(self._items)
+        self._items.clear()
+        return items
 
     def close(self) -> None:
         self._bus.unsubscribe(self)
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class MemoryBus:

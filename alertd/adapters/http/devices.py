@@ -58,12 +58,12 @@ async def authenticate_device(connection: HTTPConnection, ctx: HttpContext) -> P
     """
     if connection.scope["type"] != "http" or not isinstance(connection, Request):
         return None
+    headers = connection.headers
+    if not any(name in headers for name in _HEADERS):
+        return None  # before the state: a missing attribute there costs an exception
     cached: Principal | None = getattr(connection.state, _PRINCIPAL_STATE, None)
     if cached is not None:
         return cached
-    headers = connection.headers
-    if not any(name in headers for name in _HEADERS):
-        return None
     if not all(name in headers for name in _HEADERS):
         raise Unauthenticated("a device request needs X-Device-Id, -Timestamp, -Nonce, -Signature")
     device_id, timestamp = headers[DEVICE_ID_HEADER], headers[TIMESTAMP_HEADER]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated
 
 import orjson
@@ -115,14 +116,66 @@ async def stream(
         ctx.metrics.stream_clients.dec()
 
 
+class SendWatch:
+    """Notices a message that takes longer than `timeout` seconds to go out, and calls
+    `on_stall`. One timer per client, re-armed when it fires, instead of one per message:
+    a send only notes when it started and when it ended."""
+
+    def __init__(self, timeout: float, on_stall: Callable[[], object]) -> None:
+        self._timeout = timeout
+        self._on_stall = on_stall
+        self._loop = asyncio.get_running_loop()
+        self.sending_since: float | None = None
+        self.stalled = False
+        self._timer = self._loop.call_later(timeout, self._check)
+
+    def _check(self) -> None:
+        since, now = self.sending_since, self._loop.time()
+        if since is not None and now - since >= self._timeout:
+            self.stalled = True
+            self._on_stall()
+            return
+        due = self._timeout if since is None else since + self._timeout - now
+        self._timer = self._loop.call_later(due, self._check)
+
+    async def send(self, websocket: WebSocket, text: str) -> None:
+        self.sending_since = self._loop.time()
+        await websocket.send_text(text)
+        self.sending_since = None
+
+    def close(self) -> None:
+        self._timer.cancel()
+
+
 async def _send_all(
     websocket: WebSocket, session: StreamSession, ctx: HttpContext, encoded: EncodedEvents
 ) -> None:
-    timeout = ctx.stream_send_timeout_seconds
+    watch = SendWatch(ctx.stream_send_timeout_seconds, on_stall=_current_task().cancel)
+    try:
+        await _send_events(websocket, session, ctx, encoded, watch)
+    except asyncio.CancelledError:
+        if watch.stalled:  # one message took longer than the send timeout
+            raise TimeoutError("stream send timed out") from None
+        raise
+    finally:
+        watch.close()
 
+
+def _current_task() -> asyncio.Task[object]:
+    task = asyncio.current_task()
+    assert task is not None
+    return task
+
+
+async def _send_events(
+    websocket: WebSocket,
+    session: StreamSession,
+    ctx: HttpContext,
+    encoded: EncodedEvents,
+    watch: SendWatch,
+) -> None:
     async def send(text: str) -> None:
-        async with asyncio.timeout(timeout):
-            await websocket.send_text(text)
+        await watch.send(websocket, text)
 
     page = await session.start()
     if session.since is not None:
