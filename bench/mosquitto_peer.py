@@ -20,10 +20,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,67 +28,26 @@ from typing import Any
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from alertd.testing.mosquitto_server import PrivateMosquitto
+
 STARTUP_SECONDS = 10.0
 TOPIC = "alerts"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class MosquittoProcess:
+class MosquittoProcess(PrivateMosquitto):
     """mosquitto with a WebSocket listener on a free loopback port; `stop` when done."""
 
     def __init__(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
-            raise RuntimeError("mosquitto not found: apt-get install mosquitto")
-        self._binary = binary
-        self.root = Path(tempfile.mkdtemp(prefix="alertd-bench-mosquitto-"))
-        self.port = _free_port()
-        self.url = f"ws://127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(websockets=True)
 
-    def start(self) -> None:
-        config = self.root / "mosquitto.conf"
-        config.write_text(
-            f"listener {_free_port()} 127.0.0.1\n"
-            f"listener {self.port} 127.0.0.1\n"
-            "protocol websockets\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            "max_queued_messages 100000\n"
-            "log_dest stderr\n"
-            "log_type error\n"
-        )
-        log = (self.root / "mosquitto.log").open("ab")
-        self._process = subprocess.Popen(
-            [self._binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError((self.root / "mosquitto.log").read_text())
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError(f"mosquitto did not listen within {STARTUP_SECONDS} s")
+    def stop(self) -> None:
+        self.remove()
 
     def cpu_seconds(self) -> float:
         assert self._process is not None
         stat = Path(f"/proc/{self._process.pid}/stat").read_text()
         fields = stat.rsplit(")", 1)[1].split()
         return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(10)
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _length(n: int) -> bytes:

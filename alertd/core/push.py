@@ -13,7 +13,7 @@ for anything else that shows it. Free-text notes never go into a push.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -100,6 +100,11 @@ def push_effects_for(
     if not chosen:
         return ()
     payload = push_payload(event, school_name=school_name, place=place)
+    return pushes(event, payload, chosen)
+
+
+def pushes(event: AlertEvent, payload: str, targets: Iterable[PushTarget]) -> tuple[SendPush, ...]:
+    """One urgent SendPush of `payload` about `event` to each target's browser."""
     return tuple(
         SendPush(
             alert_id=event.alert_id,
@@ -116,5 +121,5 @@ def push_effects_for(
             recipient_kind=t.role,
             about=event.type.value,
         )
-        for t in chosen
+        for t in targets
     )

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from alertd.core.actor import Actor, ActorKind
 from alertd.core.alert import Alert, AlertEvent, EventType
 from alertd.core.effect import SendPush
-from alertd.core.push import PUSH_TTL_SECONDS, PushTarget
+from alertd.core.push import PushTarget, pushes
 from alertd.core.roll import Roll, RollView, touched
 
 ROLL_ACTOR = Actor(id="system:roll", name="alertd roll", kind=ActorKind.SYSTEM, role="system")
@@ -114,21 +114,4 @@ def reminder_pushes(
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return tuple(
-        SendPush(
-            alert_id=alert.id,
-            recipient_id=t.user_id,
-            device_id=t.device_id,
-            endpoint=t.endpoint,
-            p256dh=t.p256dh,
-            auth=t.auth,
-            payload=payload,
-            drill=alert.drill,
-            urgency="high",
-            ttl_seconds=PUSH_TTL_SECONDS,
-            recipient_name=t.user_name,
-            recipient_kind=t.role,
-            about=event.type.value,
-        )
-        for t in chosen
-    )
+    return pushes(event, payload, chosen)

@@ -20,26 +20,31 @@ STARTUP_SECONDS = 10.0
 
 
 class PrivateMosquitto:
-    """mosquitto on a free loopback port, anonymous, no persistence; `remove` when done."""
+    """mosquitto on a free loopback port, anonymous, no persistence; `remove` when done.
 
-    def __init__(self) -> None:
+    `websockets`: the port speaks MQTT over WebSockets (`url` is ws://...), as the
+    benchmark's baseline broker does; a plain MQTT listener sits on another free port."""
+
+    def __init__(self, *, websockets: bool = False) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             raise RuntimeError("mosquitto not found: install it (./dev test does)")
         self._binary = binary
         self.root = Path(tempfile.mkdtemp(prefix="alertd-mosquitto-"))
         self.port = free_port()
-        self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.websockets = websockets
+        self.url = f"{'ws' if websockets else 'mqtt'}://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         config = self.root / "mosquitto.conf"
-        config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            "log_dest stderr\n"
-        )
+        listeners = f"listener {self.port} 127.0.0.1\n"
+        if self.websockets:  # many messages queued per client: a benchmark's burst
+            listeners = (
+                f"listener {free_port()} 127.0.0.1\n{listeners}protocol websockets\n"
+                "max_queued_messages 100000\nlog_type error\n"
+            )
+        config.write_text(f"{listeners}allow_anonymous true\npersistence false\nlog_dest stderr\n")
         log = (self.root / "mosquitto.log").open("ab")
         self._process = subprocess.Popen(
             [self._binary, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT
