@@ -312,3 +312,9 @@ async def test_compliance_counts_a_seeded_history(d: Drills) -> None:
         assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
     unknown = await d.call("GET", "/v1/compliance?school_id=nowhere", "drill_coordinator")
     assert unknown.status_code == 422 and unknown.json()["field"] == "school_id"
+
+
+async def test_a_listing_with_a_moment_out_of_range_names_the_field(d: Drills) -> None:
+    query = {"scheduled_after": "0001-01-01T00:00:00+14:00"}
+    answer = await d.call("GET", "/v1/drills", params=query)
+    assert answer.status_code == 422 and answer.json()["field"] == "scheduled_after"

@@ -171,3 +171,9 @@ def test_term_bounds_are_in_the_schools_time_zone() -> None:
     # Daylight saving ends in November: the term is an hour longer than its days.
     assert after.astimezone(UTC) - start.astimezone(UTC) == timedelta(days=153, hours=1)
     assert replace(parse_term("2026-fall", TX), name="x").id == "2026-fall"
+
+
+def test_a_term_day_that_is_not_in_every_year_is_refused() -> None:
+    text = '[states.ZZ]\nterms = [{name="y", start="02-29", end="12-31"}]\nrequirements=[]'
+    with pytest.raises(RequirementsError, match="02-29"):
+        parse_requirements(text)

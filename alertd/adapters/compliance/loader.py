@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,7 @@ class RequirementsError(Exception):
 def _month_day(value: Any, where: str) -> tuple[int, int]:
     try:
         month, day = (int(part) for part in str(value).split("-"))
-        if not (1 <= month <= 12 and 1 <= day <= 31):
-            raise ValueError
+        date(2001, month, day)  # a day of every year (not 02-29)
     except ValueError:
         raise RequirementsError(f"{where}: {value!r} is not MM-DD") from None
     return month, day

@@ -17,6 +17,7 @@ from alertd.adapters.wire import v1
 from alertd.app.drill_ports import PlanFilter
 from alertd.core.compliance import Compliance
 from alertd.core.drill import DrillState, ScheduleDrill
+from alertd.core.errors import ValidationFailed
 
 router = APIRouter(tags=["drills"])
 
@@ -59,6 +60,16 @@ async def schedule_drill(body: wire.DrillPlanIn, ctx: Ctx, principal: Who) -> Or
     return OrjsonResponse(codec.drill_plan_to_dict(plan), status_code=201)
 
 
+def _moment(value: datetime | None, field: str) -> datetime | None:
+    """A moment the database can store: year 1 or 9999 with an offset is not one in UTC."""
+    if value is None:
+        return None
+    try:
+        return codec.utc(value)
+    except OverflowError:
+        raise ValidationFailed(field, f"{field} is out of range") from None
+
+
 @router.get("/v1/drills", response_model=wire.DrillPlanList, summary="Drill plans, soonest first")
 async def list_drills(
     ctx: Ctx,
@@ -71,8 +82,8 @@ async def list_drills(
 ) -> OrjsonResponse:
     query = PlanFilter(
         school_ids=frozenset({school_id}) if school_id else None,
-        scheduled_after=scheduled_after,
-        scheduled_before=scheduled_before,
+        scheduled_after=_moment(scheduled_after, "scheduled_after"),
+        scheduled_before=_moment(scheduled_before, "scheduled_before"),
         states=frozenset(state) if state else None,
         limit=limit,
     )
