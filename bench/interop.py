@@ -50,7 +50,6 @@ async def run(data_dir: Path, *, alerts: int, poll: float) -> dict[str, object]:
     app = create_app(settings)
     async with (
         webhook_receiver() as receiver,
-        app.router.lifespan_context(app),
         serving(app) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
