@@ -39,8 +39,9 @@ def stream_messages_follow_the_contract(stream_contract: StreamContract) -> Iter
     """Every message any test receives from /v1/stream validates against its type's schema
     (schemas/messages/<Type>Message.schema.json); a test that received one that does not
     fails, naming it."""
-    with watch_stream_clients(stream_contract) as problems:
+    with watch_stream_clients(stream_contract) as watch:
         yield
+    problems = watch.problems()
     assert not problems, "stream messages that break the wire contract:\n" + "\n".join(
         problems[:20]
     )

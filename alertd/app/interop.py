@@ -20,6 +20,7 @@ from alertd.core.cap import CapMessage, cap_messages
 from alertd.core.eido import EidoAgency, eido_incident
 from alertd.core.errors import NotFound
 from alertd.core.permission import Action, Principal, authorize
+from alertd.core.site import School
 
 FEED_LIMIT = 50
 
@@ -68,7 +69,7 @@ class InteropService:
         if alert is None:
             raise NotFound("alert", alert_id)
         _require_all(principal, alert, (Action.VIEW_ALERT, Action.READ_CAP))
-        return await self._messages(alert)
+        return await self._messages(alert, school=await self._store.school(alert.school_id))
 
     async def school_feed(self, school_id: str, *, principal: Principal) -> CapFeed:
         """The latest CAP message of each recent alert at a school the principal may view."""
@@ -113,17 +114,17 @@ class InteropService:
         )
 
     async def _feed(self, title: str, alerts: Sequence[Alert]) -> CapFeed:
-        latest = [(await self._messages(alert))[-1] for alert in alerts]
+        schools: dict[str, School | None] = {}
+        for school_id in {a.school_id for a in alerts}:
+            schools[school_id] = await self._store.school(school_id)
+        latest = [(await self._messages(a, school=schools[a.school_id]))[-1] for a in alerts]
         updated = max((m.sent for m in latest), default=self._clock.now())
         return CapFeed(title=title, messages=latest, updated=updated)
 
-    async def _messages(self, alert: Alert) -> list[CapMessage]:
+    async def _messages(self, alert: Alert, *, school: School | None) -> list[CapMessage]:
         web = f"{self._console_url.rstrip('/')}/alerts/{alert.id}" if self._console_url else None
         return cap_messages(
-            await self._events(alert.id),
-            school=await self._store.school(alert.school_id),
-            sender=self.sender,
-            web=web,
+            await self._events(alert.id), school=school, sender=self.sender, web=web
         )
 
     async def _events(self, alert_id: str) -> list[AlertEvent]:

@@ -98,8 +98,9 @@ class WebhookAttempt:
 
 
 def wants(subscription: WebhookSubscription, event: DomainEvent) -> bool:
-    """Should this active subscription receive this event of the log?"""
-    if subscription.state is not WebhookState.ACTIVE:
+    """Should this active subscription receive this event of the log? Not an event from
+    before it was created (the fan-out may be a round behind)."""
+    if subscription.state is not WebhookState.ACTIVE or event.at < subscription.created_at:
         return False
     if subscription.event_types and event.type.value not in subscription.event_types:
         return False

@@ -3,7 +3,8 @@
 `StreamContract` holds a validator per message `type` (each event type's schema from the
 wire contract, plus caught_up and heartbeat), closed so that a field the schema leaves out
 is an error too. `watch_stream_clients` patches the websockets clients (asyncio and sync)
-so that every message received from `/v1/stream` is checked; the test suite's conftest
+so that every message received from `/v1/stream` is kept and checked when the test ends
+(not while it receives: checking must not slow a console down); the test suite's conftest
 turns it on for every test and fails the test on any violation, or on a `type` that has
 no schema.
 """
@@ -57,21 +58,12 @@ class StreamContract:
         validator = self._validators.get(message["type"])
         if validator is None:
             return [f"no schema for message type {message['type']!r}"]
+        if validator.is_valid(message):
+            return []
         return [
             f"{message['type']} at {list(error.absolute_path)}: {error.message[:200]}"
             for error in validator.iter_errors(message)
         ]
-
-
-def _checked(contract_: StreamContract, found: list[str], raw: Any, path: str) -> None:
-    if not path.startswith(STREAM_PATH) or not isinstance(raw, str | bytes):
-        return
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        found.append(f"not JSON: {raw[:200]!r}")
-        return
-    found.extend(contract_.problems(message))
 
 
 def _path_of(connection: Any) -> str:
@@ -79,28 +71,53 @@ def _path_of(connection: Any) -> str:
     return str(getattr(request, "path", ""))
 
 
+class StreamWatch:
+    """The stream messages received while watching, each distinct text kept once (many
+    consoles receive the same bytes), checked when `problems()` is called, so receiving
+    stays as fast as without the watch."""
+
+    def __init__(self, contract_: StreamContract) -> None:
+        self._contract = contract_
+        self._received: dict[str | bytes, None] = {}
+
+    def keep(self, raw: Any, connection: Any) -> None:
+        if isinstance(raw, str | bytes) and _path_of(connection).startswith(STREAM_PATH):
+            self._received[raw] = None
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        for raw in self._received:
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                found.append(f"not JSON: {raw[:200]!r}")
+                continue
+            found.extend(self._contract.problems(message))
+        return found
+
+
 @contextlib.contextmanager
-def watch_stream_clients(contract_: StreamContract) -> Iterator[list[str]]:
-    """While open, check every message websockets clients receive from /v1/stream; yields
-    the list of problems found (empty: all valid)."""
-    found: list[str] = []
+def watch_stream_clients(contract_: StreamContract) -> Iterator[StreamWatch]:
+    """While open, keep every message websockets clients receive from /v1/stream, to be
+    checked with `StreamWatch.problems()`."""
+    watch = StreamWatch(contract_)
     async_recv: Callable[..., Any] = AsyncClientConnection.recv
     sync_recv: Callable[..., Any] = SyncClientConnection.recv
 
     async def checked_async(self: AsyncClientConnection, *args: Any, **kwargs: Any) -> Any:
         raw = await async_recv(self, *args, **kwargs)
-        _checked(contract_, found, raw, _path_of(self))
+        watch.keep(raw, self)
         return raw
 
     def checked_sync(self: SyncClientConnection, *args: Any, **kwargs: Any) -> Any:
         raw = sync_recv(self, *args, **kwargs)
-        _checked(contract_, found, raw, _path_of(self))
+        watch.keep(raw, self)
         return raw
 
     setattr(AsyncClientConnection, "recv", checked_async)  # noqa: B010 (overloaded method)
     setattr(SyncClientConnection, "recv", checked_sync)  # noqa: B010
     try:
-        yield found
+        yield watch
     finally:
         setattr(AsyncClientConnection, "recv", async_recv)  # noqa: B010
         setattr(SyncClientConnection, "recv", sync_recv)  # noqa: B010

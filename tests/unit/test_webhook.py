@@ -149,6 +149,8 @@ def test_a_subscription_gets_the_events_its_owner_may_see_and_asked_for() -> Non
     assert not wants(mine, alert_event(school_id="jefferson-es"))
     assert not wants(subscription(event_types=frozenset({"AlertCancelled"})), alert_event())
     assert not wants(subscription(state=WebhookState.PAUSED), alert_event())
+    later = subscription(created_at=NOW.replace(minute=1))
+    assert not wants(later, alert_event())  # before it was created: never sent
     district = subscription(school_ids=None, owner_role=Role.DISTRICT_ADMIN)
     assert wants(district, alert_event(school_id="jefferson-es"))
     trouble = Notice(NoticeType.DEVICE_TROUBLE, NOW, Actor("s", "s"), school_id="lincoln-hs")

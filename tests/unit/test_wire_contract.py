@@ -120,8 +120,8 @@ def test_a_message_with_a_wrongly_typed_payload_is_refused() -> None:
     upgraded = events.example_of("AlertUpgraded")
     assert contract_.problems(upgraded) == []
     assert contract_.problems(upgraded | {"data": {"from_kind": "nothing"}})
-    assert contract_.problems(upgraded | {"type": "RoomReported"}) == [
-        "no schema for message type 'RoomReported'"
+    assert contract_.problems(upgraded | {"type": "SomethingNew"}) == [
+        "no schema for message type 'SomethingNew'"
     ]
 
 
