@@ -210,6 +210,7 @@ _ALERT: Json = {
     "responders": [{"actor": _DISPATCHER, "status": "acknowledged", "at": _AT}],
     "cancel_reason": None,
     "source": "app",
+    "drill_plan": None,
 }
 _DELIVERY: Json = {
     "id": 41,
