@@ -12,7 +12,8 @@ from alertd.adapters.webhook.http import HttpxWebhookTransport, SystemResolver, 
 from alertd.adapters.worker import EffectWorker
 from alertd.app.ports import Clock, EventBus, Store
 from alertd.app.relay import EffectHandler
-from alertd.app.webhooks import WebhookFanout, WebhookService, webhook_handler
+from alertd.app.webhook_delivery import WebhookFanout, webhook_handler
+from alertd.app.webhooks import WebhookService
 from alertd.core.alert import EventType
 from alertd.core.notice import NoticeType
 from alertd.settings import Settings
