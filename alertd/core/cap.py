@@ -23,7 +23,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from alertd.core.alert import Alert, AlertEvent, AlertState
-from alertd.core.kind import AlertKind, Hazard, Severity
+from alertd.core.kind import SRP_INSTRUCTIONS, AlertKind, Hazard, Severity
 from alertd.core.site import School
 
 LANGUAGE = "en-US"
@@ -65,22 +65,26 @@ class _KindCap:
     instruction: str
 
 
+def _srp(kind: AlertKind) -> str:
+    """The SRP words as a CAP instruction: "LOCKDOWN: locks, lights, out of sight." """
+    words = SRP_INSTRUCTIONS[kind]
+    return f"{kind.value.upper()}: {words[0].lower()}{words[1:]}"
+
+
 _KINDS: Mapping[AlertKind, _KindCap] = MappingProxyType(
     {
-        AlertKind.HOLD: _KindCap(
-            "Security", "Hold", CapResponse.EXECUTE, "HOLD: in your room or area. Clear the halls."
-        ),
+        AlertKind.HOLD: _KindCap("Security", "Hold", CapResponse.EXECUTE, _srp(AlertKind.HOLD)),
         AlertKind.SECURE: _KindCap(
-            "Security", "Secure", CapResponse.SHELTER, "SECURE: get inside. Lock outside doors."
+            "Security", "Secure", CapResponse.SHELTER, _srp(AlertKind.SECURE)
         ),
         AlertKind.LOCKDOWN: _KindCap(
-            "Security", "Lockdown", CapResponse.SHELTER, "LOCKDOWN: locks, lights, out of sight."
+            "Security", "Lockdown", CapResponse.SHELTER, _srp(AlertKind.LOCKDOWN)
         ),
         AlertKind.EVACUATE: _KindCap(
-            "Safety", "Evacuate", CapResponse.EVACUATE, "EVACUATE: to the announced location."
+            "Safety", "Evacuate", CapResponse.EVACUATE, _srp(AlertKind.EVACUATE)
         ),
         AlertKind.SHELTER: _KindCap(
-            "Safety", "Shelter", CapResponse.SHELTER, "SHELTER: for the hazard, with its strategy."
+            "Safety", "Shelter", CapResponse.SHELTER, _srp(AlertKind.SHELTER)
         ),
         AlertKind.MEDICAL: _KindCap(
             "Health", "Medical emergency", CapResponse.AVOID, "Keep the area clear for responders."

@@ -107,3 +107,15 @@ KIND_POLICIES: Mapping[AlertKind, KindPolicy] = MappingProxyType(
 
 def policy_of(kind: AlertKind) -> KindPolicy:
     return KIND_POLICIES[kind]
+
+
+# The Standard Response Protocol's words for each action: what everyone is told to do.
+SRP_INSTRUCTIONS: Mapping[AlertKind, str] = MappingProxyType(
+    {
+        AlertKind.HOLD: "In your room or area. Clear the halls.",
+        AlertKind.SECURE: "Get inside. Lock outside doors.",
+        AlertKind.LOCKDOWN: "Locks, lights, out of sight.",
+        AlertKind.EVACUATE: "To the announced location.",
+        AlertKind.SHELTER: "State the hazard and the safety strategy.",
+    }
+)

@@ -13,24 +13,14 @@ for anything else that shows it. Free-text notes never go into a push.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from alertd.core.alert import AlertEvent, EventType
 from alertd.core.effect import SendPush
-from alertd.core.kind import AlertKind, Scope, policy_of
+from alertd.core.kind import SRP_INSTRUCTIONS, Scope, policy_of
 
 # The Standard Response Protocol's words for each campus-wide action (I Love U Guys).
-INSTRUCTIONS: Mapping[AlertKind, str] = MappingProxyType(
-    {
-        AlertKind.HOLD: "In your room or area. Clear the halls.",
-        AlertKind.SECURE: "Get inside. Lock outside doors.",
-        AlertKind.LOCKDOWN: "Locks, lights, out of sight.",
-        AlertKind.EVACUATE: "To the announced location.",
-        AlertKind.SHELTER: "State the hazard and the safety strategy.",
-    }
-)
 
 # Events that push, and the headline each uses.
 _HEADLINES = {
@@ -67,7 +57,7 @@ def push_payload(event: AlertEvent, *, school_name: str, place: str | None) -> s
     body = " | ".join(
         part
         for part in (
-            INSTRUCTIONS.get(alert.kind) if event.type is EventType.ALERT_RAISED else None,
+            SRP_INSTRUCTIONS.get(alert.kind) if event.type is EventType.ALERT_RAISED else None,
             school_name,
             place,
             f"evacuate to {alert.destination}" if alert.destination else None,
