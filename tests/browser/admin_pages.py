@@ -47,6 +47,8 @@ class AdminPage:
         secret = self.page.locator("#secret-value").inner_text()
         self.page.click("#secret-done")
         expect(self.secret_dialog).to_be_hidden()
+        # The dialog's close event (which wipes the secret) fires a task after it hides.
+        expect(self.page.locator("#secret-value")).to_have_text("")
         return secret
 
     def user_row(self, email: str) -> Locator:
