@@ -247,7 +247,9 @@ class Transaction(Protocol):
 
 
 class Store(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def transaction(self, lane: str = "default") -> AbstractAsyncContextManager[Transaction]:
+        """One transaction. Where transactions wait for a single writer (SQLite), waiters
+        take turns round-robin by `lane`: one lane's flood does not hold up another lane."""
 
     async def get_alert(self, alert_id: str) -> Alert | None: ...
 

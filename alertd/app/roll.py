@@ -104,7 +104,8 @@ class RollTransaction(Protocol):
 
 
 class RollStore(Protocol):
-    def transaction(self) -> AbstractAsyncContextManager[RollTransaction]: ...
+    def transaction(self, lane: str = "default") -> AbstractAsyncContextManager[RollTransaction]:
+        """One transaction; waiters for a single writer take turns by `lane` (Store's)."""
 
     async def get_alert(self, alert_id: str) -> Alert | None: ...
 
@@ -170,7 +171,8 @@ class RollService:
         field. The same key with another body raises IdempotencyConflict."""
         command = command.normalize()  # bad input changes nothing, not even a key
         scope = f"roll:{principal.actor.id}"
-        async with self._store.transaction() as tx:
+        # 500 rooms reporting at once take turns with the alerts, not ahead of them.
+        async with self._store.transaction(f"roll {alert_id}") as tx:
             now = self._clock.now()
             alert = await tx.get_alert(alert_id)
             if alert is None:

@@ -106,7 +106,10 @@ class AlertService:
         command = self.authorize_raise(command.normalize(), principal)
         actor = principal.actor
         new_id = str(uuid.uuid4())
-        async with self._store.transaction() as tx:
+        # A flood of one school's presses of one kind queues in a lane of its own, so that a
+        # distinct alert (another kind or school) waits for at most one of them.
+        lane = f"raise {command.school_id} {command.kind.value}"
+        async with self._store.transaction(lane) as tx:
             if self._repeat_window:
                 # Presses of one raiser at one school take turns from here to commit, and
                 # the clock is read after the wait, so that a press held up by another sees

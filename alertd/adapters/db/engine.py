@@ -7,7 +7,8 @@ Store code is written once, as plain synchronous SQLAlchemy Core functions of a
   keeps one connection, opens each transaction with BEGIN IMMEDIATE and runs a whole step
   of a command (several statements) per hop. Reads use a small pool of other threads (WAL
   lets them run beside the writer). Going through aiosqlite instead cost about four thread
-  hops per statement, which dominated the time to raise an alert.
+  hops per statement, which dominated the time to raise an alert. Transactions waiting
+  for the writer take turns by lane (`fair_lock`), so one flood cannot bury the rest.
 - PostgreSQL runs the same functions on asyncpg through `AsyncConnection.run_sync`.
 
 A database that does not answer (refused, reset, timed out, shutting down) surfaces as
@@ -17,7 +18,7 @@ A database that does not answer (refused, reset, timed out, shutting down) surfa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, TypeVar
@@ -27,6 +28,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from alertd.adapters.db.fair_lock import DEFAULT_LANE, FairLock
 from alertd.app.ports import Unavailable
 
 T = TypeVar("T")
@@ -58,8 +60,9 @@ class WriteSession(Protocol):
 class Database(Protocol):
     is_sqlite: bool
 
-    def write(self) -> AbstractAsyncContextManager[WriteSession]:
-        """`async with db.write() as session`: one transaction; commits on exit."""
+    def write(self, lane: Hashable = DEFAULT_LANE) -> AbstractAsyncContextManager[WriteSession]:
+        """`async with db.write() as session`: one transaction; commits on exit. Where
+        writers take turns (SQLite), they do so round-robin across `lane`s."""
 
     async def read(self, step: Step[T]) -> T:
         """Run a read-only step on its own connection."""
@@ -88,15 +91,15 @@ class SqliteDatabase:
         _configure(self._reader_engine, begin="BEGIN", synchronous=synchronous)
         self._writer_thread = ThreadPoolExecutor(1, thread_name_prefix="alertd-sqlite-writer")
         self._reader_threads = ThreadPoolExecutor(4, thread_name_prefix="alertd-sqlite-reader")
-        self._write_lock = asyncio.Lock()
+        self._write_lock = FairLock()
         self._writer_conn: Connection | None = None
 
     async def on_writer(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer_thread, work)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[_SqliteWriteSession]:
-        async with self._write_lock:
+    async def write(self, lane: Hashable = DEFAULT_LANE) -> AsyncIterator[_SqliteWriteSession]:
+        async with self._write_lock.hold(lane):
             if self._writer_conn is None:
                 self._writer_conn = await self.on_writer(self._writer_engine.connect)
             conn = self._writer_conn
@@ -173,7 +176,8 @@ class PostgresDatabase:
         )
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[_AsyncWriteSession]:
+    async def write(self, lane: Hashable = DEFAULT_LANE) -> AsyncIterator[_AsyncWriteSession]:
+        # Writers run side by side on PostgreSQL: `lane` does not matter here.
         try:
             async with self._engine.begin() as conn:
                 yield _AsyncWriteSession(conn)

@@ -18,6 +18,7 @@ from alertd.adapters import codec
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.claim import Instance, claim_rows, claim_statement, sweep_unlocked
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.fair_lock import DEFAULT_LANE
 from alertd.adapters.db.sites import insert_for
 from alertd.adapters.db.store import SqlStore, SqlTransaction
 from alertd.app.ports import LoggedEvent
@@ -170,8 +171,8 @@ class SqlRollStore:
         self._instance = instance
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlRollTransaction]:
-        async with self._db.write() as session:
+    async def transaction(self, lane: str = DEFAULT_LANE) -> AsyncIterator[SqlRollTransaction]:
+        async with self._db.write(lane) as session:
             yield SqlRollTransaction(session, is_sqlite=self._db.is_sqlite, instance=self._instance)
 
     async def get_alert(self, alert_id: str) -> Alert | None:

@@ -21,6 +21,7 @@ from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.fair_lock import DEFAULT_LANE
 from alertd.adapters.db.lock import LockKind, xact_lock
 from alertd.adapters.db.push import push_targets
 from alertd.adapters.db.sites import insert_for, recipients_at, save_site
@@ -319,8 +320,8 @@ class SqlStore:
         self.instance = instance  # named by this process's claims
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqlTransaction]:
-        async with self._db.write() as session:
+    async def transaction(self, lane: str = DEFAULT_LANE) -> AsyncIterator[SqlTransaction]:
+        async with self._db.write(lane) as session:
             yield SqlTransaction(session, is_sqlite=self._db.is_sqlite)
 
     async def get_alert(self, alert_id: str) -> Alert | None:
