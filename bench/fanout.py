@@ -98,6 +98,24 @@ class ServerProcess:
         fields = stat.rsplit(")", 1)[1].split()  # fields[11:15]: utime stime cutime cstime
         return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
+    def cpu_by_thread(self) -> dict[str, tuple[float, float]]:
+        """(user, system) CPU seconds of the event loop (the main thread) and of the other
+        threads together (SQLite's writer and readers, the thread pool), from
+        /proc/<pid>/task. Threads that ended are not counted."""
+        assert self._process is not None
+        per_name: dict[str, tuple[float, float]] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{self._process.pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            name = "event loop" if task.name == str(self._process.pid) else "other threads"
+            fields = stat.rsplit(")", 1)[1].split()
+            user, system = per_name.get(name, (0.0, 0.0))
+            per_name[name] = (user + int(fields[11]) / tick, system + int(fields[12]) / tick)
+        return per_name
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after 10 s; then remove the data dir."""
         if self._process is not None and self._process.poll() is None:
@@ -444,6 +462,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             if item.school_id != SCHOOL:  # the flood's account may not raise there
                 item.signed_in_as = f"Authorization: Bearer {watcher}\r\n"
         server_cpu, client_cpu = server.cpu_seconds() if server else 0.0, time.process_time()
+        threads_before = server.cpu_by_thread() if server else {}
         gc.disable()  # a full collection over the kept messages would stall the client's loop
         try:
             await fire(pool, sent)
@@ -459,6 +478,9 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             await wait_idle(server)  # the texts of a burst are sent after its deliveries
             figures["server_cpu_ms_per_alert"] = round(
                 (server.cpu_seconds() - server_cpu) * per_alert, 2
+            )
+            figures["server_cpu_ms_per_alert_by_thread"] = cpu_by_thread(
+                threads_before, server.cpu_by_thread(), per_alert
             )
         if profiler is not None:
             stop_profiler(profiler)
@@ -476,6 +498,21 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         pool.close()
         if server is not None:
             server.stop()
+
+
+def cpu_by_thread(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], scale: float
+) -> dict[str, dict[str, float]]:
+    """Per thread name: user and system CPU between the two readings, times `scale`."""
+    spent: dict[str, dict[str, float]] = {}
+    for name, (user, system) in after.items():
+        user0, system0 = before.get(name, (0.0, 0.0))
+        if (user - user0) + (system - system0) > 0:
+            spent[name] = {
+                "user": round((user - user0) * scale, 2),
+                "system": round((system - system0) * scale, 2),
+            }
+    return spent
 
 
 def start_profiler(server: ServerProcess | None, output: str) -> subprocess.Popen[bytes]:
@@ -626,6 +663,10 @@ def report(
             else ""
         ),
         f"  server CPU    {cpu}",
+        *(
+            f"    {name:<18} user {spent['user']} ms, system {spent['system']} ms"
+            for name, spent in f.get("server_cpu_ms_per_alert_by_thread", {}).items()
+        ),
         f"  client CPU    {f['client_cpu_ms_per_alert']} ms/alert (shares the cores)",
     ]
     if options.camera_viewers:

@@ -207,7 +207,7 @@ class SqlTransaction:
         return await self._session.run(step)
 
     async def save_site(self, site: Site) -> None:
-        await self._session.run(lambda conn: save_site(conn, site))
+        await self._session.run(lambda conn: save_site(conn, site), offload=True)
 
     async def get_school(self, school_id: str) -> School | None:
         return await self._session.run(lambda conn: _school(conn, school_id))
