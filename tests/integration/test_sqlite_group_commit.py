@@ -43,7 +43,9 @@ def _insert(body: str, parent: int | None = None) -> object:
     return step
 
 
-async def _write(db: SqliteDatabase, body: str, *, lane: str = "default", fail: bool = False) -> None:
+async def _write(
+    db: SqliteDatabase, body: str, *, lane: str = "default", fail: bool = False
+) -> None:
     async with db.write(lane) as session:
         await session.run(_insert(body))  # type: ignore[arg-type]
         await asyncio.sleep(0)  # others queue meanwhile
@@ -92,7 +94,10 @@ async def test_a_statement_error_undoes_that_transaction_only(db: SqliteDatabase
             await session.run(_insert("twice"))  # type: ignore[arg-type]
 
     results = await asyncio.gather(
-        _write(db, "before"), duplicate(), duplicate(), _write(db, "after"),
+        _write(db, "before"),
+        duplicate(),
+        duplicate(),
+        _write(db, "after"),
         return_exceptions=True,
     )
 
@@ -107,7 +112,7 @@ async def test_when_the_commit_fails_every_transaction_of_the_batch_fails(
     every transaction in it: none was told it was durable, none of their writes stay."""
     # alertd does not turn foreign keys on; here they make a COMMIT fail on demand.
     event.listen(
-        db._writer_engine,  # noqa: SLF001
+        db._writer_engine,  # private: the test reaches in
         "connect",
         lambda dbapi_connection, _record: dbapi_connection.execute("PRAGMA foreign_keys=ON"),
     )
