@@ -22,7 +22,7 @@ from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
 from alertd.adapters.db.fair_lock import DEFAULT_LANE
-from alertd.adapters.db.lock import LockKind, xact_lock
+from alertd.adapters.db.lock import LockKind, press_lock_key, xact_lock
 from alertd.adapters.db.push import push_targets
 from alertd.adapters.db.sites import insert_for, recipients_at, save_site
 from alertd.app.ports import (
@@ -43,6 +43,7 @@ from alertd.core.effect import Effect
 from alertd.core.escalation import Escalation, Policy
 from alertd.core.kind import AlertKind
 from alertd.core.notice import DomainEvent
+from alertd.core.repeat import PressKey
 from alertd.core.site import School, Site
 
 _SELECT_SCHOOL = sa.select(
@@ -151,11 +152,11 @@ class SqlTransaction:
 
         return await self._session.run(step)
 
-    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
+    async def lock_press(self, press: PressKey) -> None:
         # An advisory lock on PostgreSQL; on SQLite the single writer already orders them.
         if not self._is_sqlite:
-            key = f"{raised_by}\0{school_id}"
-            await self._session.run(lambda conn: xact_lock(conn, LockKind.RAISER, key))
+            key = press_lock_key(press)
+            await self._session.run(lambda conn: xact_lock(conn, LockKind.PRESS, key))
 
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
@@ -198,9 +199,11 @@ class SqlTransaction:
                 conn.execute(_INSERT_ALERT, {"id": alert.id, **_alert_columns(alert)})
             else:
                 conn.execute(_UPDATE_ALERT, {"alert_id": alert.id, **_alert_columns(alert)})
-            logged = append_events(conn, events)
             if effects:
                 outbox.queue_effects(conn, effects, school_id=alert.school_id, now=now)
+            # The two heads last: each is held from its bump to the commit, and every
+            # command of every instance waits for it (the log's, then the audit's).
+            logged = append_events(conn, events)
             append_audit(conn, audit)
             return logged
 
