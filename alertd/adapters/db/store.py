@@ -21,6 +21,7 @@ from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.event_log import append_events
 from alertd.adapters.db.fair_lock import DEFAULT_LANE
 from alertd.adapters.db.lock import LockKind, press_lock_key, xact_lock
 from alertd.adapters.db.push import push_targets
@@ -59,13 +60,6 @@ _SELECT_KEY = sa.select(t.idempotency_keys.c.alert_id, t.idempotency_keys.c.fing
 )
 _INSERT_ALERT = sa.insert(t.alerts)
 _UPDATE_ALERT = sa.update(t.alerts).where(t.alerts.c.id == sa.bindparam("alert_id"))
-_BUMP_LOG_HEAD = (
-    sa.update(t.log_head)
-    .where(t.log_head.c.id == 1)
-    .values(last_event_id=t.log_head.c.last_event_id + sa.bindparam("count"))
-    .returning(t.log_head.c.last_event_id)
-)
-_INSERT_EVENTS = sa.insert(t.events)
 _SELECT_RECENT = (
     sa.select(t.alerts.c.body)
     .where(
@@ -281,31 +275,6 @@ class SqlTransaction:
         await self._session.run(
             lambda conn: ledger.set_opt_out(conn, address, stopped=stopped, now=now)
         )
-
-
-def append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
-    if not events:
-        return []
-    # The log head's row lock is held until commit: ids are handed out in commit order.
-    last = conn.execute(_BUMP_LOG_HEAD, {"count": len(events)}).scalar_one()
-    first = last - len(events) + 1
-    logged = [LoggedEvent(first + i, e) for i, e in enumerate(events)]
-    conn.execute(
-        _INSERT_EVENTS,
-        [
-            {
-                "id": item.id,
-                "alert_id": item.event.alert_id,
-                "school_id": item.event.school_id,
-                "type": item.event.type.value,
-                "drill": item.event.drill,
-                "at": codec.utc(item.event.at),
-                "body": codec.event_body(item.event),
-            }
-            for item in logged
-        ],
-    )
-    return logged
 
 
 def _school(conn: Connection, school_id: str) -> School | None:
