@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from alertd.adapters.codec import utc
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.engine import Database
-from alertd.adapters.db.recordset import columns_of, recordset
+from alertd.adapters.db.recordset import columns_of, json_row, recordset
 from alertd.core.audit import (
     AuditEntry,
     AuditRecord,
@@ -125,7 +125,8 @@ def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> list[AuditR
         for r in records
     ]
     if conn.dialect.name == "postgresql":
-        conn.execute(_INSERT_AND_SET_HEAD, {"entries": rows, "last_hash": records[-1].hash})
+        json_rows = [json_row(row) for row in rows]
+        conn.execute(_INSERT_AND_SET_HEAD, {"entries": json_rows, "last_hash": records[-1].hash})
     else:
         conn.execute(_INSERT, rows)
         conn.execute(_SET_HEAD_HASH, {"last_hash": records[-1].hash})

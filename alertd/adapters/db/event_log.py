@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from alertd.adapters import codec
 from alertd.adapters.db import schema as t
-from alertd.adapters.db.recordset import columns_of, recordset
+from alertd.adapters.db.recordset import columns_of, json_row, recordset
 from alertd.app.ports import LoggedEvent
 from alertd.core.notice import DomainEvent
 
@@ -71,7 +71,7 @@ def append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[Logge
     ]
     count = len(events)
     if conn.dialect.name == "postgresql":
-        numbered = [{"n": n, **row} for n, row in enumerate(rows, start=1)]
+        numbered = [json_row({"n": n, **row}) for n, row in enumerate(rows, start=1)]
         last = conn.execute(_BUMP_AND_INSERT, {"count": count, "events": numbered}).scalar_one()
         first = int(last) - count + 1
     else:

@@ -5,13 +5,13 @@ compiled once, and it can sit in a CTE beside other writes: one round trip inste
 per statement. It is used where each round trip is spent holding a lock that every command
 waits for (the event log's head, the audit trail's).
 
-Bind a list of dicts, one per row, keyed by column name. Moments must be aware datetimes:
-the engine's JSON serializer (orjson) writes them as RFC 3339, which timestamptz reads
-exactly.
+Bind a list of `json_row`s, one per row, keyed by column name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,3 +32,12 @@ def recordset(parameter: str, name: str, *columns: sa.ColumnClause[Any]) -> Tabl
 def columns_of(table: sa.Table, names: list[str]) -> list[sa.ColumnClause[Any]]:
     """Typed column clauses for `recordset`, as `table` declares them (PostgreSQL types)."""
     return [sa.column(n, table.c[n].type) for n in names]
+
+
+def json_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` as JSON data: moments (aware datetimes) as ISO 8601 text, which timestamptz
+    reads back exactly, whatever JSON serializer the engine has."""
+    return {
+        name: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+        for name, value in row.items()
+    }
