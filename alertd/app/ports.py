@@ -22,6 +22,7 @@ from alertd.core.escalation import Escalation, Policy
 from alertd.core.kind import AlertKind
 from alertd.core.notice import DomainEvent
 from alertd.core.push import PushTarget
+from alertd.core.repeat import PressKey
 from alertd.core.routing import Recipient
 from alertd.core.site import School, Site
 
@@ -158,9 +159,10 @@ class Transaction(Protocol):
     async def get_alert(self, alert_id: str) -> Alert | None:
         """The alert, locked against concurrent commands until commit."""
 
-    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
-        """Wait until no other transaction raises for this actor at this school, and keep
-        them waiting until commit: a second press then sees the alert the first opened."""
+    async def lock_press(self, press: PressKey) -> None:
+        """Wait until no other transaction raises a press with this key, and keep them
+        waiting until commit: a repeat press then sees the alert the first opened. Presses
+        with other keys (another room, kind, raiser or school) do not wait."""
 
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
@@ -177,8 +179,10 @@ class Transaction(Protocol):
         audit: Sequence[AuditEntry],
         now: datetime,
     ) -> list[LoggedEvent]:
-        """Write the alert, append its events (ids strictly increasing in commit order),
-        queue its effects (due at `now`) and append its audit entries."""
+        """Write the alert, queue its effects (due at `now`), append its events (ids
+        strictly increasing in commit order) and its audit entries. The log and the audit
+        trail are held from here until commit, against every other command: make it the
+        command's last write."""
 
     async def audit(self, entries: Sequence[AuditEntry]) -> None:
         """Append audit entries in this transaction."""

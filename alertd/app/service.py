@@ -28,7 +28,7 @@ from alertd.core.permission import (
     authorize,
     others_visible_kinds,
 )
-from alertd.core.repeat import repeated_alert
+from alertd.core.repeat import PressKey, repeated_alert
 from alertd.core.routing import Audience
 from alertd.core.site import Site
 
@@ -111,10 +111,19 @@ class AlertService:
         lane = f"raise {command.school_id} {command.kind.value}"
         async with self._store.transaction(lane) as tx:
             if self._repeat_window:
-                # Presses of one raiser at one school take turns from here to commit, and
-                # the clock is read after the wait, so that a press held up by another sees
-                # it as the earlier one it repeats (PostgreSQL; several instances).
-                await tx.lock_raiser(raised_by=actor.id, school_id=command.school_id)
+                # Presses that could repeat one another (same raiser, school, room, kind and
+                # drill) take turns from here to commit, and the clock is read after the
+                # wait, so that a press held up by another sees it as the earlier one it
+                # repeats (PostgreSQL; several instances). Other presses run side by side.
+                await tx.lock_press(
+                    PressKey(
+                        raiser_id=actor.id,
+                        school_id=command.school_id,
+                        room_id=command.room_id,
+                        kind=command.kind,
+                        drill=command.drill,
+                    )
+                )
             now = self._clock.now()
             recent = await tx.recent_alerts(
                 raised_by=actor.id, school_id=command.school_id, since=now - self._repeat_window
@@ -200,7 +209,8 @@ class AlertService:
         decision = raise_alert(
             command, alert_id=alert_id, actor=principal.actor, now=now, audience=audience
         )
-        logged = await tx.record(
+        await self._escalate(tx, decision, now=now)
+        logged = await tx.record(  # last: it holds the log and the audit trail until commit
             decision.alert,
             new=True,
             events=decision.events,
@@ -208,7 +218,6 @@ class AlertService:
             audit=[_entry(principal, "alert.raise", decision.alert, now)],
             now=now,
         )
-        await self._escalate(tx, decision, now=now)
         return Recorded(decision, logged)
 
     async def apply_in(
@@ -228,7 +237,8 @@ class AlertService:
         decision = decide(alert, command, actor=principal.actor, now=now, audience=audience)
         if not decision.events:
             return Recorded(decision, [])
-        logged = await tx.record(
+        await self._escalate(tx, decision, now=now)
+        logged = await tx.record(  # last: it holds the log and the audit trail until commit
             decision.alert,
             new=False,
             events=decision.events,
@@ -236,7 +246,6 @@ class AlertService:
             audit=[_entry(principal, f"alert.{command.action.value}", decision.alert, now)],
             now=now,
         )
-        await self._escalate(tx, decision, now=now)
         return Recorded(decision, logged)
 
     async def published(self, recorded: Recorded) -> None:

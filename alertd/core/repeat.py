@@ -11,9 +11,24 @@ the coordinator running it, for the same room and kind) always opens a real aler
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from alertd.core.alert import Alert
+from alertd.core.kind import AlertKind
+
+
+@dataclass(frozen=True, slots=True)
+class PressKey:
+    """What two presses must share to be one emergency, time aside: the conditions of
+    `repeated_alert` besides the window and the state. Presses with different keys never
+    join one alert, so only presses with the same key need to take turns."""
+
+    raiser_id: str
+    school_id: str
+    room_id: str | None
+    kind: AlertKind
+    drill: bool
 
 
 def repeated_alert(

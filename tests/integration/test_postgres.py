@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alertd.adapters.db import migrate
-from alertd.adapters.db.engine import async_url
+from alertd.adapters.db.audit import append_audit, read_audit, verify_chain
+from alertd.adapters.db.claim import Instance
+from alertd.adapters.db.engine import async_url, open_database
+from alertd.adapters.db.event_log import append_events
 from alertd.adapters.db.schema import metadata
+from alertd.adapters.db.store import SqlStore
+from alertd.app.ports import LogQuery
+from alertd.core.actor import Actor
+from alertd.core.audit import AuditEntry
+from alertd.core.notice import Notice, NoticeType
 from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
@@ -192,3 +201,40 @@ async def test_a_medical_alert_runs_its_whole_course_on_postgresql(
         None,
     ]
     assert all(t["body"].startswith("EMERGENCY: MEDICAL at Lincoln High School") for t in texts)
+
+
+async def test_events_and_audit_entries_read_back_as_appended_on_postgresql(
+    pg_database: str,
+) -> None:
+    # On PostgreSQL both are appended with their rows in one JSON parameter: nothing of an
+    # event or an entry may change on the way (not a microsecond, not a key of the body).
+    at = datetime(2026, 12, 7, 21, 4, 3, 123456, tzinfo=UTC)
+    actor = Actor("user-1", "Pat Doe")
+    notices = [
+        Notice(NoticeType.CAMERA_OFFLINE, at, actor, "lincoln-hs", data={"camera_id": "c1"}),
+        Notice(NoticeType.CAMERA_ONLINE, at + timedelta(microseconds=1), actor, None, drill=True),
+    ]
+    entries = [
+        AuditEntry(at, "user-1", "school_admin", "camera.view", "lincoln-hs", "c1", {"n": 1}),
+        AuditEntry(at, "user-1", "school_admin", "audit.export", None, None, {"rows": [1, 2]}),
+    ]
+    db = open_database(pg_database)
+    try:
+        for _ in range(2):
+            async with db.write() as session:
+                logged = await session.run(lambda conn: append_events(conn, notices))
+                await session.run(lambda conn: append_audit(conn, entries))
+        log = await SqlStore(db, instance=Instance("t", "t", timedelta(seconds=5))).read_log(
+            LogQuery(after=0, limit=10)
+        )
+        rows = await db.read(lambda conn: conn.execute(sa.text("SELECT id, at FROM events")).all())
+        audit = await db.read(read_audit)
+        chain = await db.read(verify_chain)
+    finally:
+        await db.dispose()
+
+    assert [item.id for item in logged] == [3, 4]
+    assert [(item.id, item.event) for item in log] == list(enumerate(notices * 2, start=1))
+    assert sorted(rows) == [(n, e.at) for n, e in enumerate(notices * 2, start=1)]
+    assert [(r.id, r.entry) for r in audit] == list(enumerate(entries * 2, start=1))
+    assert chain.ok, chain

@@ -8,15 +8,23 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 
 from alertd.adapters.db import migrate
 from alertd.adapters.db.audit import verify_chain
+from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import open_database
+from alertd.adapters.db.lock import LockKind
+from alertd.adapters.db.store import SqlStore
+from alertd.core.kind import AlertKind
+from alertd.core.repeat import PressKey
 from alertd.main import create_app
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
@@ -76,6 +84,58 @@ async def test_retries_of_one_key_and_repeat_presses_together_make_one_alert(
 
     assert len({a.json()["id"] for a in answers}) == 1, [a.text for a in answers]
     assert [a.status_code for a in answers].count(201) == 1
+
+
+async def test_presses_of_one_raiser_for_other_rooms_run_side_by_side(
+    server: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Presses that could repeat one another take turns; others must not wait for them: a
+    # coordinator's press for one room never holds up the same person's press for another.
+    raiser = (await server.get("/v1/auth/me")).json()["id"]
+    kind = AlertKind(LOCKDOWN["kind"])
+    in_flight = PressKey(raiser, "lincoln-hs", LOCKDOWN["room_id"], kind, drill=False)
+    other_room = LOCKDOWN | {"room_id": "lincoln-hs-a-102"}
+    db = open_database(settings.resolved_database_url())
+    store = SqlStore(db, instance=Instance(id="test", name="test", timeout=timedelta(seconds=5)))
+    try:
+        async with store.transaction() as tx:  # as if a press for room 101 were committing
+            await tx.lock_press(in_flight)
+            elsewhere = await server.post(
+                "/v1/alerts", json=other_room, headers={"Idempotency-Key": "room-102"}
+            )
+            assert elsewhere.status_code == 201, elsewhere.text
+            presses = [
+                asyncio.create_task(
+                    server.post(
+                        "/v1/alerts", json=LOCKDOWN, headers={"Idempotency-Key": f"room-101-{n}"}
+                    )
+                )
+                for n in range(2)
+            ]
+            while await db.read(_presses_waiting) < len(presses):
+                await asyncio.sleep(0.05)  # both presses for room 101 queue behind it
+            assert not any(p.done() for p in presses)
+        same_room = await asyncio.gather(*presses)
+    finally:
+        await db.dispose()
+
+    assert sorted(a.status_code for a in same_room) == [200, 201], [a.text for a in same_room]
+    assert len({a.json()["id"] for a in same_room}) == 1
+    listed = (await server.get("/v1/alerts")).json()["alerts"]
+    assert sorted(a["room_id"] for a in listed) == ["lincoln-hs-a-101", "lincoln-hs-a-102"]
+
+
+def _presses_waiting(conn: Connection) -> int:
+    """Transactions of this database waiting for a press lock (the server is shared)."""
+    waiting = (
+        sa.select(sa.func.count())
+        .select_from(sa.text("pg_locks"))
+        .where(
+            sa.text("locktype = 'advisory' AND NOT granted AND classid = :kind"),
+            sa.text("database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+        )
+    )
+    return int(conn.execute(waiting, {"kind": int(LockKind.PRESS)}).scalar_one())
 
 
 async def test_responders_acknowledging_at_once_are_all_on_record(

@@ -193,11 +193,17 @@ class RedisBus:
                 pass  # the reader notices and says so; the relay sends these later
 
     async def _read(self) -> None:
+        # Read on from the last entry read, not from the last event delivered: while the
+        # sequencer waits for a gap, reading from its position would fetch and decode the
+        # same entries again and again without blocking (it burnt half an instance's CPU in
+        # a burst). The stream never fills a gap later (Redis refuses an id below its newest
+        # entry); the sequencer fills it from the log.
+        read_through = 0
         while True:
             position = self._sequencer.position
             assert position is not None
             try:
-                entries = await self._incoming.read_raw(position)
+                entries = await self._incoming.read_raw(max(position, read_through))
             except Unavailable:
                 if self.redis_up:
                     logger.warning("redis unavailable: reading new events from the database")
@@ -208,6 +214,8 @@ class RedisBus:
             if not self.redis_up:
                 logger.warning("redis answers again: reading events from the stream")
                 self.redis_up = True
+            if entries:
+                read_through = entries[-1][0]
             delivered = self._sequencer.position or 0
             self._sequencer.offer([decode(i, raw) for i, raw in entries if i > delivered])
 

@@ -6,7 +6,8 @@ audit entry commits (or rolls back) with the change it records. It bumps the one
 and the chain never forks; on SQLite the single writer does the same.
 
 Lock order: a transaction that also appends alert events must bump `log_head` (the event
-append) BEFORE calling `append_audit`, so that two transactions never wait on each other.
+append) BEFORE calling `append_audit`, so that two transactions never wait on each other;
+both come after the transaction's other writes, right before its commit (`event_log`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection
 from alertd.adapters.codec import utc
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.engine import Database
+from alertd.adapters.db.recordset import columns_of, json_row, recordset
 from alertd.core.audit import (
     AuditEntry,
     AuditRecord,
@@ -53,6 +55,30 @@ _SELECT_HEAD = sa.select(t.audit_head.c.last_id, t.audit_head.c.last_hash).where
     t.audit_head.c.id == 1
 )
 _INSERT = sa.insert(t.audit_log)
+_COLUMNS = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "school_id",
+    "subject",
+    "detail",
+    "prev_hash",
+    "hash",
+]
+
+
+def _insert_and_set_head() -> sa.Update:
+    """One PostgreSQL statement: insert the :entries rows and set the head's hash."""
+    rows = recordset("entries", "r", *columns_of(t.audit_log, _COLUMNS))
+    inserted = sa.insert(t.audit_log).from_select(
+        _COLUMNS, sa.select(*(rows.c[name] for name in _COLUMNS))
+    )
+    return _SET_HEAD_HASH.add_cte(inserted.cte("inserted"))
+
+
+_INSERT_AND_SET_HEAD = _insert_and_set_head()
 _VERIFY_PAGE = 1000
 
 
@@ -80,27 +106,30 @@ def append_audit(conn: Connection, entries: Sequence[AuditEntry]) -> list[AuditR
         for e in entries
     ]
     # The head's row lock is held until commit: appends are serialised, the chain is linear.
+    # Every command waits for it, so it costs two round trips on PostgreSQL, three elsewhere.
     new_last, last_hash = conn.execute(_BUMP_HEAD, {"count": len(normalized)}).one()
     records = chain(normalized, last_id=new_last - len(normalized), last_hash=last_hash)
-    conn.execute(
-        _INSERT,
-        [
-            {
-                "id": r.id,
-                "at": r.entry.at,
-                "actor_id": r.entry.actor_id,
-                "actor_role": r.entry.actor_role,
-                "action": r.entry.action,
-                "school_id": r.entry.school_id,
-                "subject": r.entry.subject,
-                "detail": r.entry.detail,
-                "prev_hash": r.prev_hash,
-                "hash": r.hash,
-            }
-            for r in records
-        ],
-    )
-    conn.execute(_SET_HEAD_HASH, {"last_hash": records[-1].hash})
+    rows = [
+        {
+            "id": r.id,
+            "at": r.entry.at,
+            "actor_id": r.entry.actor_id,
+            "actor_role": r.entry.actor_role,
+            "action": r.entry.action,
+            "school_id": r.entry.school_id,
+            "subject": r.entry.subject,
+            "detail": r.entry.detail,
+            "prev_hash": r.prev_hash,
+            "hash": r.hash,
+        }
+        for r in records
+    ]
+    if conn.dialect.name == "postgresql":
+        json_rows = [json_row(row) for row in rows]
+        conn.execute(_INSERT_AND_SET_HEAD, {"entries": json_rows, "last_hash": records[-1].hash})
+    else:
+        conn.execute(_INSERT, rows)
+        conn.execute(_SET_HEAD_HASH, {"last_hash": records[-1].hash})
     return records
 
 

@@ -17,8 +17,8 @@ from alertd.adapters import codec
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.claim import Instance, claim_rows, claim_statement
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.event_log import append_events
 from alertd.adapters.db.sites import insert_for
-from alertd.adapters.db.store import append_events
 from alertd.app.ports import LoggedEvent
 from alertd.core.notice import DomainEvent
 from alertd.core.supervision import DeviceHealth

@@ -96,17 +96,15 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 class PostgresDatabase:
+    """Write transactions and reads each have their own pool: in a burst of presses every
+    write connection is taken and hundreds of transactions queue for one, and a read (a
+    console's gap filled from the log, a list of alerts) must not queue behind them."""
+
     is_sqlite = False
 
     def __init__(self, url: str) -> None:
-        self._engine: AsyncEngine = create_async_engine(
-            async_url(url),
-            pool_size=10,
-            max_overflow=10,
-            pool_timeout=10,
-            connect_args={"timeout": 5},  # seconds to connect: a dead host must not hang us
-            **JSON_OPTIONS,
-        )
+        self._engine = _postgres_engine(url, pool_size=10, max_overflow=10)
+        self._reader = _postgres_engine(url, pool_size=4, max_overflow=4)
 
     @asynccontextmanager
     async def write(self, lane: Hashable = DEFAULT_LANE) -> AsyncIterator[_AsyncWriteSession]:
@@ -121,7 +119,7 @@ class PostgresDatabase:
 
     async def read(self, step: Step[T]) -> T:
         try:
-            async with self._engine.connect() as conn:
+            async with self._reader.connect() as conn:
                 result: T = await conn.run_sync(step)
                 return result
         except Exception as error:
@@ -131,6 +129,19 @@ class PostgresDatabase:
 
     async def dispose(self) -> None:
         await self._engine.dispose()
+        await self._reader.dispose()
+
+
+def _postgres_engine(url: str, *, pool_size: int, max_overflow: int) -> AsyncEngine:
+    # A request waits at most pool_timeout seconds for a connection, then gets a 503.
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=10,
+        connect_args={"timeout": 5},  # seconds to connect: a dead host must not hang us
+        **JSON_OPTIONS,
+    )
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "FULL") -> Database:

@@ -16,12 +16,14 @@ from enum import IntEnum
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from alertd.core.repeat import PressKey
+
 _XACT_LOCK = sa.text("SELECT pg_advisory_xact_lock(:kind, :key)")
 
 
 class LockKind(IntEnum):
     MIGRATIONS = 1  # `alertd db upgrade` run by several replicas at once
-    RAISER = 2  # one raiser's presses at one school: repeat presses join one alert
+    PRESS = 2  # presses that could repeat one another (core.repeat.PressKey) join one alert
     SITE = 3  # saving a site document (several demo instances seed at once)
     DEMO_USERS = 4  # seeding the demo users
 
@@ -35,3 +37,14 @@ def xact_lock(conn: Connection, kind: LockKind, key: str = "") -> None:
     """Wait for, then hold until the end of the transaction, the lock (kind, key)."""
     if conn.dialect.name == "postgresql":
         conn.execute(_XACT_LOCK, {"kind": int(kind), "key": lock_key(key)})
+
+
+def press_lock_key(press: PressKey) -> str:
+    """The key of `LockKind.PRESS` for presses that could repeat `press`.
+
+    A key shared by mistake (no room and an empty room id, a hash collision) only makes
+    presses take turns; it never joins them: `core.repeat.repeated_alert` decides that.
+    """
+    drill = "drill" if press.drill else "real"
+    fields = (press.raiser_id, press.school_id, press.room_id or "", press.kind.value, drill)
+    return "\0".join(fields)

@@ -188,11 +188,14 @@ def release_own_claims(conn: Connection, instance: Instance) -> int:
 
 def settle_effects(conn: Connection, settlements: Sequence[Settlement]) -> list[Delivery]:
     """Record what became of claimed effects; their ledger rows as they stood before."""
+    by_outcome: dict[Outcome, list[dict[str, Any]]] = {}
     for settlement in settlements:
         values: dict[str, Any] = {"item_id": settlement.item.id, "now": codec.utc(settlement.at)}
         if settlement.outcome is not Outcome.DONE:
             values["error"] = (settlement.error or "")[:ERROR_MAX_LENGTH]
-        conn.execute(_SETTLE[settlement.outcome], values)
+        by_outcome.setdefault(settlement.outcome, []).append(values)
+    for outcome, batch in by_outcome.items():
+        conn.execute(_SETTLE[outcome], batch)  # one round trip per outcome, not per effect
     ids = [s.item.delivery_id for s in settlements if s.item.delivery_id is not None]
     if not ids:
         return []

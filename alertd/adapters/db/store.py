@@ -21,8 +21,9 @@ from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.claim import Instance
 from alertd.adapters.db.engine import Database, WriteSession
+from alertd.adapters.db.event_log import append_events
 from alertd.adapters.db.fair_lock import DEFAULT_LANE
-from alertd.adapters.db.lock import LockKind, xact_lock
+from alertd.adapters.db.lock import LockKind, press_lock_key, xact_lock
 from alertd.adapters.db.push import push_targets
 from alertd.adapters.db.sites import insert_for, recipients_at, save_site
 from alertd.app.ports import (
@@ -43,6 +44,7 @@ from alertd.core.effect import Effect
 from alertd.core.escalation import Escalation, Policy
 from alertd.core.kind import AlertKind
 from alertd.core.notice import DomainEvent
+from alertd.core.repeat import PressKey
 from alertd.core.site import School, Site
 
 _SELECT_SCHOOL = sa.select(
@@ -58,13 +60,6 @@ _SELECT_KEY = sa.select(t.idempotency_keys.c.alert_id, t.idempotency_keys.c.fing
 )
 _INSERT_ALERT = sa.insert(t.alerts)
 _UPDATE_ALERT = sa.update(t.alerts).where(t.alerts.c.id == sa.bindparam("alert_id"))
-_BUMP_LOG_HEAD = (
-    sa.update(t.log_head)
-    .where(t.log_head.c.id == 1)
-    .values(last_event_id=t.log_head.c.last_event_id + sa.bindparam("count"))
-    .returning(t.log_head.c.last_event_id)
-)
-_INSERT_EVENTS = sa.insert(t.events)
 _SELECT_RECENT = (
     sa.select(t.alerts.c.body)
     .where(
@@ -151,11 +146,11 @@ class SqlTransaction:
 
         return await self._session.run(step)
 
-    async def lock_raiser(self, *, raised_by: str, school_id: str) -> None:
+    async def lock_press(self, press: PressKey) -> None:
         # An advisory lock on PostgreSQL; on SQLite the single writer already orders them.
         if not self._is_sqlite:
-            key = f"{raised_by}\0{school_id}"
-            await self._session.run(lambda conn: xact_lock(conn, LockKind.RAISER, key))
+            key = press_lock_key(press)
+            await self._session.run(lambda conn: xact_lock(conn, LockKind.PRESS, key))
 
     async def recent_alerts(
         self, *, raised_by: str, school_id: str, since: datetime
@@ -198,9 +193,11 @@ class SqlTransaction:
                 conn.execute(_INSERT_ALERT, {"id": alert.id, **_alert_columns(alert)})
             else:
                 conn.execute(_UPDATE_ALERT, {"alert_id": alert.id, **_alert_columns(alert)})
-            logged = append_events(conn, events)
             if effects:
                 outbox.queue_effects(conn, effects, school_id=alert.school_id, now=now)
+            # The two heads last: each is held from its bump to the commit, and every
+            # command of every instance waits for it (the log's, then the audit's).
+            logged = append_events(conn, events)
             append_audit(conn, audit)
             return logged
 
@@ -278,31 +275,6 @@ class SqlTransaction:
         await self._session.run(
             lambda conn: ledger.set_opt_out(conn, address, stopped=stopped, now=now)
         )
-
-
-def append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[LoggedEvent]:
-    if not events:
-        return []
-    # The log head's row lock is held until commit: ids are handed out in commit order.
-    last = conn.execute(_BUMP_LOG_HEAD, {"count": len(events)}).scalar_one()
-    first = last - len(events) + 1
-    logged = [LoggedEvent(first + i, e) for i, e in enumerate(events)]
-    conn.execute(
-        _INSERT_EVENTS,
-        [
-            {
-                "id": item.id,
-                "alert_id": item.event.alert_id,
-                "school_id": item.event.school_id,
-                "type": item.event.type.value,
-                "drill": item.event.drill,
-                "at": codec.utc(item.event.at),
-                "body": codec.event_body(item.event),
-            }
-            for item in logged
-        ],
-    )
-    return logged
 
 
 def _school(conn: Connection, school_id: str) -> School | None:

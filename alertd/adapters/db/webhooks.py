@@ -15,8 +15,8 @@ from alertd.adapters.codec import utc
 from alertd.adapters.db import schema as t
 from alertd.adapters.db.audit import append_audit
 from alertd.adapters.db.engine import Database
+from alertd.adapters.db.event_log import append_events
 from alertd.adapters.db.sites import insert_for
-from alertd.adapters.db.store import append_events
 from alertd.app.account_ports import SecretBox
 from alertd.app.ports import LoggedEvent
 from alertd.core.audit import AuditEntry
