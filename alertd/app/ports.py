@@ -164,10 +164,10 @@ class Transaction(Protocol):
         waiting until commit: a repeat press then sees the alert the first opened. Presses
         with other keys (another room, kind, raiser or school) do not wait."""
 
-    async def recent_alerts(
-        self, *, raised_by: str, school_id: str, since: datetime
-    ) -> list[Alert]:
-        """Alerts this actor raised at this school since `since` (repeat-press candidates)."""
+    async def recent_alerts(self, press: PressKey, *, since: datetime) -> list[Alert]:
+        """Alerts raised since `since` with the press's key (raiser, school, room, kind,
+        drill): the candidates a repeat press joins. Only those: a raiser's flood of
+        presses for other rooms is not read back for each press."""
 
     async def record(
         self,

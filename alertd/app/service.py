@@ -109,25 +109,22 @@ class AlertService:
         # A flood of one school's presses of one kind queues in a lane of its own, so that a
         # distinct alert (another kind or school) waits for at most one of them.
         lane = f"raise {command.school_id} {command.kind.value}"
+        press = PressKey(
+            raiser_id=actor.id,
+            school_id=command.school_id,
+            room_id=command.room_id,
+            kind=command.kind,
+            drill=command.drill,
+        )
         async with self._store.transaction(lane) as tx:
             if self._repeat_window:
                 # Presses that could repeat one another (same raiser, school, room, kind and
                 # drill) take turns from here to commit, and the clock is read after the
                 # wait, so that a press held up by another sees it as the earlier one it
                 # repeats (PostgreSQL; several instances). Other presses run side by side.
-                await tx.lock_press(
-                    PressKey(
-                        raiser_id=actor.id,
-                        school_id=command.school_id,
-                        room_id=command.room_id,
-                        kind=command.kind,
-                        drill=command.drill,
-                    )
-                )
+                await tx.lock_press(press)
             now = self._clock.now()
-            recent = await tx.recent_alerts(
-                raised_by=actor.id, school_id=command.school_id, since=now - self._repeat_window
-            )
+            recent = await tx.recent_alerts(press, since=now - self._repeat_window)
             repeated = repeated_alert(
                 recent,
                 raiser_id=actor.id,

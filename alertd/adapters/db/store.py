@@ -60,17 +60,24 @@ _SELECT_KEY = sa.select(t.idempotency_keys.c.alert_id, t.idempotency_keys.c.fing
 )
 _INSERT_ALERT = sa.insert(t.alerts)
 _UPDATE_ALERT = sa.update(t.alerts).where(t.alerts.c.id == sa.bindparam("alert_id"))
-_SELECT_RECENT = (
+_SELECT_RECENT_ANY_ROOM = (
     sa.select(t.alerts.c.body)
     .where(
         t.alerts.c.school_id == sa.bindparam("school_id"),
         t.alerts.c.raised_at >= sa.bindparam("since"),
         t.alerts.c.state.in_(["raised", "acknowledged", "responding"]),
-        # The JSON body holds the raiser; the index narrows to this school's last seconds.
+        # The index narrows to this school's last seconds; these to the press's key.
         t.alerts.c.raised_by == sa.bindparam("raised_by"),
+        t.alerts.c.kind == sa.bindparam("kind"),
+        t.alerts.c.drill == sa.bindparam("drill"),
     )
     .order_by(t.alerts.c.raised_at.desc())
 )
+# A press names a room, or none (campus-wide): `room_id = NULL` would match nothing.
+_SELECT_RECENT_IN_ROOM = _SELECT_RECENT_ANY_ROOM.where(
+    t.alerts.c.room_id == sa.bindparam("room_id")
+)
+_SELECT_RECENT_NO_ROOM = _SELECT_RECENT_ANY_ROOM.where(t.alerts.c.room_id.is_(None))
 _SELECT_HEAD = sa.select(t.log_head.c.last_event_id).where(t.log_head.c.id == 1)
 _SELECT_RELAY = sa.select(t.event_relay.c.published_through).where(
     t.event_relay.c.name == sa.bindparam("relay")
@@ -152,15 +159,19 @@ class SqlTransaction:
             key = press_lock_key(press)
             await self._session.run(lambda conn: xact_lock(conn, LockKind.PRESS, key))
 
-    async def recent_alerts(
-        self, *, raised_by: str, school_id: str, since: datetime
-    ) -> list[Alert]:
+    async def recent_alerts(self, press: PressKey, *, since: datetime) -> list[Alert]:
+        select = _SELECT_RECENT_NO_ROOM if press.room_id is None else _SELECT_RECENT_IN_ROOM
+        values = {
+            "school_id": press.school_id,
+            "since": codec.utc(since),
+            "raised_by": press.raiser_id,
+            "kind": press.kind.value,
+            "drill": press.drill,
+            "room_id": press.room_id,
+        }
+
         def step(conn: Connection) -> list[Alert]:
-            rows = conn.execute(
-                _SELECT_RECENT,
-                {"school_id": school_id, "since": codec.utc(since), "raised_by": raised_by},
-            )
-            return [codec.alert_from_dict(r.body) for r in rows]
+            return [codec.alert_from_dict(r.body) for r in conn.execute(select, values)]
 
         return await self._session.run(step)
 
