@@ -66,9 +66,25 @@ def any_due(conn: Connection, now: datetime) -> bool:
     return conn.execute(due).first() is not None
 
 
+def _upsert(dialect: str) -> Any:
+    insert = insert_for(dialect, t.escalations)
+    replaced = {c.name: insert.excluded[c.name] for c in t.escalations.c if c.name != "alert_id"}
+    return insert.on_conflict_do_update(index_elements=["alert_id"], set_=replaced)
+
+
+# Built once per dialect (every raise saves one): building it per call was a tenth of the
+# SQL time of a raise.
+_UPSERT = {dialect: _upsert(dialect) for dialect in ("sqlite", "postgresql")}
+_p = t.escalation_policies.c
+_SELECT_POLICY = sa.select(_p.steps).where(
+    _p.school_id == sa.bindparam("school_id"), _p.kind == sa.bindparam("kind")
+)
+
+
 def save(conn: Connection, escalation: Escalation, *, drill: bool) -> None:
     """Create or replace the alert's escalation, its claim released."""
     values = {
+        "alert_id": escalation.alert_id,
         "school_id": escalation.school_id,
         "steps": codec.policy_to_json(escalation.policy),
         "started_at": codec.utc(escalation.started_at),
@@ -80,11 +96,7 @@ def save(conn: Connection, escalation: Escalation, *, drill: bool) -> None:
         "lease_until": None,
         "claimed_by": None,
     }
-    conn.execute(
-        insert_for(conn.dialect.name, t.escalations)
-        .values(alert_id=escalation.alert_id, **values)
-        .on_conflict_do_update(index_elements=["alert_id"], set_=values)
-    )
+    conn.execute(_UPSERT[conn.dialect.name], values)
 
 
 def hasten(conn: Connection, alert_ids: list[str], now: datetime) -> None:
@@ -118,9 +130,8 @@ def release_own_claims(conn: Connection, instance: Instance) -> int:
 
 def policy_of(conn: Connection, school_id: str, kind: AlertKind) -> Any:
     """The stored steps of the school's policy for the kind (JSON), or None."""
-    p = t.escalation_policies.c
     return conn.execute(
-        sa.select(p.steps).where(p.school_id == school_id, p.kind == kind.value)
+        _SELECT_POLICY, {"school_id": school_id, "kind": kind.value}
     ).scalar_one_or_none()
 
 
