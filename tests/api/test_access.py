@@ -145,6 +145,32 @@ async def test_a_repeat_press_joins_the_open_alert_and_is_never_refused(settings
     )
 
 
+async def test_a_repeat_press_joins_only_the_alert_of_its_own_room_kind_and_drill(
+    settings: Settings,
+) -> None:
+    """Campus-wide presses (no room) repeat one another; a press for another room, or a
+    real press beside a drill, opens an alert of its own, however many came before."""
+    clock = FakeClock()
+    app = create_app(settings, clock=clock)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        as_coordinator = {"as_role": "drill_coordinator", "kind": "lockdown"}
+        campus = await raise_alert(client, **as_coordinator, room_id=None, drill=True)
+        rooms = [
+            await raise_alert(client, **as_coordinator, room_id=f"lincoln-hs-a-1{n:02}", drill=True)
+            for n in range(1, 6)
+        ]
+        campus_again = await raise_alert(client, **as_coordinator, room_id=None, drill=True)
+        room_again = await raise_alert(client, **as_coordinator, room_id=ROOM, drill=True)
+        real = await raise_alert(client, **as_coordinator, room_id=ROOM)
+    assert campus.status_code == 201 and {r.status_code for r in rooms} == {201}
+    assert campus_again.status_code == 200 and campus_again.json()["id"] == campus.json()["id"]
+    assert room_again.status_code == 200 and room_again.json()["id"] == rooms[0].json()["id"]
+    assert real.status_code == 201 and real.json()["drill"] is False
+
+
 async def test_only_coordinators_and_admins_run_drills(anonymous: httpx.AsyncClient) -> None:
     for role, status in (
         ("staff", 403),
