@@ -68,6 +68,7 @@ from alertd.adapters.video.relay import AiortcRelay, IceServer
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
+from alertd.adapters.ws.frames import CaptureSend
 from alertd.app.account_ports import CheckpointSink
 from alertd.app.accounts import AccountService
 from alertd.app.audit import AuditService
@@ -475,6 +476,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # Site documents, and IMDF archives (PUT /v1/schools/{id}/imdf), are large.
         overrides={"/v1/sites": settings.max_site_bytes, "/v1/schools/": settings.max_site_bytes},
     )
+    app.add_middleware(CaptureSend)  # outermost: the stream writes its frames directly
     return app
 
 

@@ -23,6 +23,13 @@ class Metrics:
         self.stream_clients = Gauge(
             "alertd_stream_clients", "Connected stream clients.", registry=self.registry
         )
+        self.stream_sessions = Counter(
+            "alertd_stream_sessions",
+            "Stream sessions by how their events are written: `direct` (one frame built per "
+            "event, written to each socket) or `asgi` (through the ASGI server's send).",
+            ["writes"],
+            registry=self.registry,
+        )
         self.replay_lag = Histogram(
             "alertd_stream_replay_lag_events",
             "How many events behind the log head a client was when it connected with since.",

@@ -238,6 +238,22 @@ async def stream_metrics(base: str) -> str:
         return (await client.get("/metrics")).text
 
 
+async def test_served_by_uvicorn_the_stream_writes_one_prebuilt_frame_per_event(
+    live_url: str,
+) -> None:
+    """The fast path (`adapters/ws/frames.py`) depends on uvicorn's WebSocket protocol:
+    an upgrade that takes it away shows here, not as a silent loss of speed."""
+    async with websockets.connect(await ws_url(live_url, "?since=0")) as console:
+        while (await receive(console))["type"] != "caught_up":
+            pass
+        raised = await raise_alerts(live_url, 2, prefix="direct")
+        live = await events_until(console, 2)
+    assert [m["alert_id"] for m in live] == raised
+    metrics = await stream_metrics(live_url)
+    assert 'alertd_stream_sessions_total{writes="direct"} 1.0' in metrics
+    assert 'writes="asgi"' not in metrics
+
+
 async def test_a_stalled_client_does_not_delay_a_fast_one(quick_server: str) -> None:
     total = 300
     stalled = await stalled_client(quick_server)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, NamedTuple
 
 import orjson
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -26,6 +26,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from alertd.adapters import codec
 from alertd.adapters.http.deps import HttpContext, current_principal
 from alertd.adapters.wire.v1 import StreamClose
+from alertd.adapters.ws.frames import RAW_SEND, DirectFrames, text_frame
 from alertd.app.ports import LoggedEvent, SlowConsumer, Unavailable
 from alertd.app.stream import MissingEvents, SinceAhead, StreamFilter, StreamSession
 from alertd.core.errors import Unauthenticated
@@ -39,21 +40,31 @@ CLOSE_UNAUTHENTICATED = StreamClose.UNAUTHENTICATED
 CLOSE_TRY_AGAIN_LATER = StreamClose.TRY_AGAIN_LATER
 
 
+class Message(NamedTuple):
+    text: str
+    frame: bytes  # the same, as one WebSocket frame (`frames.text_frame`)
+
+    @classmethod
+    def of(cls, value: dict[str, object]) -> Message:
+        payload = orjson.dumps(value)
+        return cls(payload.decode(), text_frame(payload))
+
+
 class EncodedEvents:
     """Each event is encoded once per app, however many clients receive it."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
-        self._items: OrderedDict[int, str] = OrderedDict()
+        self._items: OrderedDict[int, Message] = OrderedDict()
 
-    def encode(self, logged: LoggedEvent) -> str:
-        text = self._items.get(logged.id)
-        if text is None:
-            text = orjson.dumps(codec.logged_to_dict(logged)).decode()
-            self._items[logged.id] = text
+    def encode(self, logged: LoggedEvent) -> Message:
+        message = self._items.get(logged.id)
+        if message is None:
+            message = Message.of(codec.logged_to_dict(logged))
+            self._items[logged.id] = message
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
-        return text
+        return message
 
 
 @router.websocket("/v1/stream")
@@ -138,9 +149,9 @@ class SendWatch:
         due = self._timeout if since is None else since + self._timeout - now
         self._timer = self._loop.call_later(due, self._check)
 
-    async def send(self, websocket: WebSocket, text: str) -> None:
+    async def send(self, sending: Awaitable[None]) -> None:
         self.sending_since = self._loop.time()
-        await websocket.send_text(text)
+        await sending
         self.sending_since = None
 
     def close(self) -> None:
@@ -174,8 +185,14 @@ async def _send_events(
     encoded: EncodedEvents,
     watch: SendWatch,
 ) -> None:
-    async def send(text: str) -> None:
-        await watch.send(websocket, text)
+    direct = DirectFrames.of(websocket.scope.get(RAW_SEND))
+    ctx.metrics.stream_sessions.labels("asgi" if direct is None else "direct").inc()
+
+    async def send(message: Message) -> None:
+        if direct is not None:
+            await watch.send(direct.write(message.frame))
+        else:
+            await watch.send(websocket.send_text(message.text))
 
     page = await session.start()
     if session.since is not None:
@@ -186,12 +203,12 @@ async def _send_events(
         ctx.metrics.events_streamed.labels("replay").inc(len(page))
         page = await session.replay_page()
     caught_up = {"id": session.last_id, "type": "caught_up", "replayed": session.replayed}
-    await send(orjson.dumps(caught_up).decode())
+    await send(Message.of(caught_up))
     while True:
         batch = await session.next_live(ctx.stream_heartbeat_seconds)
         if batch is None:
             beat = {"id": session.last_id, "type": "heartbeat", "at": codec.iso(ctx.clock.now())}
-            await send(orjson.dumps(beat).decode())
+            await send(Message.of(beat))
             continue
         for logged in batch:
             await send(encoded.encode(logged))

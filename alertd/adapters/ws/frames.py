@@ -1,0 +1,85 @@
+"""One event, one WebSocket frame, written to every console's socket as it is.
+
+A server's frames are not masked (RFC 6455, 5.1), so a text message is the same bytes on
+every connection that negotiated no extension: the stream builds the frame once per event
+and writes it to each console's transport. Sent the ASGI way, each console paid for
+Starlette's and uvicorn's layers and for building the frame again: most of the CPU of an
+alert with 50 consoles.
+
+That needs the server's socket, which ASGI does not hand out. `CaptureSend` (outermost
+middleware) keeps the server's own `send` for the stream; `DirectFrames.of` recognises
+uvicorn's WebSocket protocol behind it (a bound method of an object with a `transport`, a
+sans-I/O `conn` that negotiated no extension, and the `writable` event its flow control
+clears while the socket's buffer is full) and otherwise answers None: the stream then sends
+the ASGI way, as any server would need. Like the server's own send, a write waits while the
+client is not reading, so a stalled console is still noticed and cut off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+RAW_SEND = "alertd.raw_send"
+STREAM_PATH = "/v1/stream"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked text frame (opcode 0x1) carrying `payload` (RFC 6455, 5.2)."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+class DirectFrames:
+    """Writes ready frames straight to one console's socket."""
+
+    def __init__(self, protocol: Any, transport: asyncio.Transport, writable: asyncio.Event):
+        self._protocol = protocol
+        self._transport = transport
+        self._writable = writable
+
+    @classmethod
+    def of(cls, send: object) -> DirectFrames | None:
+        protocol = getattr(send, "__self__", None)
+        transport = getattr(protocol, "transport", None)
+        conn = getattr(protocol, "conn", None)
+        if not isinstance(transport, asyncio.Transport) or conn is None:
+            return None
+        writable = getattr(protocol, "writable", None)
+        if not isinstance(transport, asyncio.Transport) or conn is None:
+            return None
+        if not isinstance(writable, asyncio.Event):
+            return None
+        if getattr(conn, "extensions", None) != []:  # compression would change the bytes
+            return None
+        return cls(protocol, transport, writable)
+
+    async def write(self, frame: bytes) -> None:
+        """Waits while the socket's buffer is full; raises ConnectionError once the socket
+        is closing or a close frame went out."""
+        if not self._writable.is_set():
+            await self._writable.wait()
+        if self._transport.is_closing() or getattr(self._protocol, "close_sent", False):
+            raise ConnectionError("the stream's socket is closed")
+        self._transport.write(frame)
+
+
+class CaptureSend:
+    """Keeps the server's `send` of a stream connection in its scope (`RAW_SEND`), before
+    any middleware wraps it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == STREAM_PATH:
+            scope[RAW_SEND] = send
+        await self.app(scope, receive, send)
