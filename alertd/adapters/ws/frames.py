@@ -41,7 +41,7 @@ def text_frame(payload: bytes) -> bytes:
 class DirectFrames:
     """Writes ready frames straight to one console's socket."""
 
-    def __init__(self, protocol: Any, transport: asyncio.Transport, writable: asyncio.Event):
+    def __init__(self, protocol: Any, transport: Any, writable: asyncio.Event) -> None:
         self._protocol = protocol
         self._transport = transport
         self._writable = writable
@@ -51,12 +51,11 @@ class DirectFrames:
         protocol = getattr(send, "__self__", None)
         transport = getattr(protocol, "transport", None)
         conn = getattr(protocol, "conn", None)
-        if not isinstance(transport, asyncio.Transport) or conn is None:
-            return None
         writable = getattr(protocol, "writable", None)
-        if not isinstance(transport, asyncio.Transport) or conn is None:
+        # uvloop's transports are not asyncio.Transport subclasses: ask for what is used.
+        if not all(callable(getattr(transport, name, None)) for name in ("write", "is_closing")):
             return None
-        if not isinstance(writable, asyncio.Event):
+        if conn is None or not isinstance(writable, asyncio.Event):
             return None
         if getattr(conn, "extensions", None) != []:  # compression would change the bytes
             return None

@@ -187,6 +187,9 @@ async def _send_events(
 ) -> None:
     direct = DirectFrames.of(websocket.scope.get(RAW_SEND))
     ctx.metrics.stream_sessions.labels("asgi" if direct is None else "direct").inc()
+    # Looked up once: a label lookup per batch was 3 % of the CPU of an alert to 50 consoles.
+    replayed = ctx.metrics.events_streamed.labels("replay")
+    streamed_live = ctx.metrics.events_streamed.labels("live")
 
     async def send(message: Message) -> None:
         if direct is not None:
@@ -200,7 +203,7 @@ async def _send_events(
     while page:
         for logged in page:
             await send(encoded.encode(logged))
-        ctx.metrics.events_streamed.labels("replay").inc(len(page))
+        replayed.inc(len(page))
         page = await session.replay_page()
     caught_up = {"id": session.last_id, "type": "caught_up", "replayed": session.replayed}
     await send(Message.of(caught_up))
@@ -212,7 +215,7 @@ async def _send_events(
             continue
         for logged in batch:
             await send(encoded.encode(logged))
-        ctx.metrics.events_streamed.labels("live").inc(len(batch))
+        streamed_live.inc(len(batch))
 
 
 async def _drain_client(websocket: WebSocket) -> None:
