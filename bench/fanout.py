@@ -521,7 +521,17 @@ def start_profiler(server: ServerProcess | None, output: str) -> subprocess.Pope
     if server is None:
         raise SystemExit("--profile needs a spawned server (not --url)")
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    command = [spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "1000", "--gil"]
+    command = [
+        spy,
+        "record",
+        "--pid",
+        str(server.pid),
+        "--format",
+        "raw",
+        "--rate",
+        "1000",
+        "--gil",
+    ]
     process = subprocess.Popen(
         [*command, "--nonblocking", "--output", output],
         stdout=subprocess.DEVNULL,
