@@ -160,6 +160,7 @@ class SqliteDatabase:
             self._writer_conn = None
             if conn is not None:
                 conn.invalidate()
+                conn.close()  # its pool slot (the writer's only one) is free for the next
 
     def _hand_on(self, batch: _Batch | None) -> None:
         """Leaving the write lock: let a waiter continue the open batch, or commit it (on
