@@ -23,7 +23,7 @@ from alertd.core.permission import Role
 from alertd.settings import Settings, unknown_variables
 
 if TYPE_CHECKING:
-    from alertd.main import Accounts
+    from alertd.wiring.accounts import Accounts
 
 logger = logging.getLogger("alertd")
 _PEOPLE_ROLES = {role.value for role in Role} - {Role.DEVICE.value}
@@ -187,7 +187,7 @@ def _with_accounts(settings: Settings, work: Callable[[Accounts], Awaitable[int]
     """Run `work` on the account services of the configured database (2 if not migrated)."""
     from alertd.adapters.clock import SystemClock
     from alertd.adapters.db.engine import open_database
-    from alertd.main import account_services
+    from alertd.wiring.accounts import account_services
 
     url = settings.resolved_database_url()
     if migrate.current_revision(url) is None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 
@@ -17,21 +15,13 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from alertd.adapters.auth.demo import seed_demo_users
-from alertd.adapters.auth.oidc import AuthlibOidcClient
-from alertd.adapters.auth.passwords import Argon2Passwords
-from alertd.adapters.auth.secretbox import AesGcmBox
-from alertd.adapters.auth.totp import TotpCodes
-from alertd.adapters.auth.view_tokens import JwtViewTokens
 from alertd.adapters.bus.memory import MemoryBus
 from alertd.adapters.bus.redis_keys import RedisKeys
 from alertd.adapters.bus.redis_streams import RedisBus
-from alertd.adapters.checkpoint import CheckpointFile, CheckpointWebhook
 from alertd.adapters.clock import SystemClock
-from alertd.adapters.db.accounts import SqlAccountStore
-from alertd.adapters.db.cameras import SqlCameraSources
 from alertd.adapters.db.claim import Heartbeat, Instance
 from alertd.adapters.db.device_health import SqlHealthStore
-from alertd.adapters.db.engine import Database, open_database
+from alertd.adapters.db.engine import open_database
 from alertd.adapters.db.push import SqlPushSubscriptions
 from alertd.adapters.db.store import SqlStore
 from alertd.adapters.http import (
@@ -63,32 +53,24 @@ from alertd.adapters.sms.outbox_file import SmsOutboxFile
 from alertd.adapters.twilio.configure import announce_provider, twilio_gateway, webhook_tokens
 from alertd.adapters.twilio.gateway import TwilioGateway
 from alertd.adapters.twilio.signature import WebhookVerifier
-from alertd.adapters.video.feed import FeedTimings
-from alertd.adapters.video.relay import AiortcRelay, IceServer
 from alertd.adapters.wire.site import SiteDocument
 from alertd.adapters.worker import EffectWorker
 from alertd.adapters.ws import stream
 from alertd.adapters.ws.frames import CaptureSend
-from alertd.app.account_ports import CheckpointSink
-from alertd.app.accounts import AccountService
-from alertd.app.audit import AuditService
-from alertd.app.cameras import CameraService
-from alertd.app.devices import DeviceService
 from alertd.app.escalation import EscalationEngine
 from alertd.app.inbound import InboundService
 from alertd.app.log_relay import EventRelay
 from alertd.app.ports import Clock, EventBus
 from alertd.app.push import PushService, push_handler
 from alertd.app.relay import OutboxRelay, sms_handler, voice_handler
-from alertd.app.roster import RosterService
 from alertd.app.service import AlertService
-from alertd.app.signin import PrincipalCache, SignInService
 from alertd.app.sites import SiteService
-from alertd.app.sso import SsoService
 from alertd.app.supervision import SupervisionService
 from alertd.core.effect import DeliverWebhook, PlaceCall, SendPush, SendSms
 from alertd.core.operator import STARTUP
 from alertd.settings import Settings
+from alertd.wiring.accounts import account_services
+from alertd.wiring.cameras import camera_service, seed_demo_cameras
 from alertd.wiring.drills import drill_services
 from alertd.wiring.interop import interop_service
 from alertd.wiring.roll import wire_roll
@@ -120,104 +102,6 @@ def this_instance(settings: Settings) -> Instance:
 def demo_site() -> SiteDocument:
     text = resources.files("alertd.demo").joinpath("demo_district.json").read_text("utf-8")
     return SiteDocument.model_validate_json(text)
-
-
-@dataclass(frozen=True)
-class Accounts:
-    """The account use cases, wired: what the HTTP API and the command line share."""
-
-    accounts: AccountService
-    signin: SignInService
-    devices: DeviceService
-    audit: AuditService
-    sso: SsoService
-    roster: RosterService
-
-
-def account_services(db: Database, settings: Settings, clock: Clock) -> Accounts:
-    """The account services on `db`. Needs no event loop until first used."""
-    store = SqlAccountStore(db)
-    passwords = Argon2Passwords()
-    server_key = settings.secret_key.get_secret_value()
-    box = AesGcmBox(server_key)
-    cache = PrincipalCache(ttl_seconds=settings.principal_cache_seconds, ticker=time.monotonic)
-    signin = SignInService(
-        store=store,
-        passwords=passwords,
-        codes=TotpCodes(),
-        box=box,
-        clock=clock,
-        cache=cache,
-        refresh_lifetime=timedelta(days=settings.refresh_token_days),
-    )
-    checkpoint_file = CheckpointFile(settings.resolved_audit_checkpoint_file())
-    sinks: list[CheckpointSink] = [checkpoint_file]
-    if settings.audit_checkpoint_webhook_url:
-        sinks.append(CheckpointWebhook(settings.audit_checkpoint_webhook_url))
-    return Accounts(
-        accounts=AccountService(
-            store=store, passwords=passwords, clock=clock, on_sessions_ended=signin.forget
-        ),
-        signin=signin,
-        devices=DeviceService(
-            store=store,
-            clock=clock,
-            server_key=server_key,
-            max_skew=timedelta(seconds=settings.device_clock_skew_seconds),
-            secret_grace=timedelta(hours=settings.device_secret_grace_hours),
-            buffer_max_age=timedelta(hours=settings.device_buffer_max_age_hours),
-        ),
-        audit=AuditService(
-            store=store,
-            clock=clock,
-            checkpoint_key=settings.resolved_audit_checkpoint_key(),
-            checkpoint_log=checkpoint_file,
-            checkpoint_sinks=sinks,
-        ),
-        sso=SsoService(
-            store=store, client=AuthlibOidcClient(), signin=signin, box=box, clock=clock
-        ),
-        roster=RosterService(store=store, clock=clock),
-    )
-
-
-def camera_service(
-    db: Database, settings: Settings, *, store: SqlStore, bus: EventBus, clock: Clock
-) -> CameraService:
-    """Cameras: the source registry, view tokens and the aiortc relay."""
-    server_key = settings.secret_key.get_secret_value()
-    relay = AiortcRelay(
-        ice_servers=[
-            IceServer(s["urls"], s.get("username"), s.get("credential"))
-            for s in settings.camera_ice_servers
-        ],
-        timings=FeedTimings(
-            stall_seconds=settings.camera_stall_seconds,
-            linger_seconds=settings.camera_linger_seconds,
-        ),
-        passthrough=settings.camera_passthrough,
-    )
-    return CameraService(
-        store=store,
-        sources=SqlCameraSources(db),
-        tokens=JwtViewTokens(server_key),
-        relay=relay,
-        box=AesGcmBox(server_key),
-        bus=bus,
-        clock=clock,
-        token_lifetime=timedelta(seconds=settings.camera_view_token_seconds),
-    )
-
-
-async def seed_demo_cameras(service: CameraService, site: SiteDocument) -> None:
-    """The demo district's cameras show a test pattern."""
-    for school in site.schools:
-        for building in school.buildings:
-            for floor in building.floors:
-                for camera in floor.cameras:
-                    await service.set_source(
-                        principal=STARTUP, camera_id=camera.id, url="test-pattern:"
-                    )
 
 
 def refuse_placeholders(settings: Settings) -> None:
