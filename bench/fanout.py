@@ -479,7 +479,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             figures["server_cpu_ms_per_alert"] = round(
                 (server.cpu_seconds() - server_cpu) * per_alert, 2
             )
-            figures["server_cpu_ms_per_alert_by_thread"] = cpu_by_thread(
+            figures["server_cpu_ms_per_alert_by_thread"] = cpu_spent(
                 threads_before, server.cpu_by_thread(), per_alert
             )
         if profiler is not None:
@@ -500,7 +500,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             server.stop()
 
 
-def cpu_by_thread(
+def cpu_spent(
     before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], scale: float
 ) -> dict[str, dict[str, float]]:
     """Per thread name: user and system CPU between the two readings, times `scale`."""

@@ -27,8 +27,6 @@ from alertd.adapters.db.sqlite_writer import SqliteDatabase
 from alertd.adapters.db.steps import JSON_OPTIONS, Step, T
 from alertd.app.ports import Unavailable
 
-__all__ = ["Database", "Step", "WriteSession", "open_database"]
-
 
 def async_url(url: str) -> str:
     """Accept plain `postgresql://` and `sqlite:///` URLs and pick the async drivers."""

@@ -75,7 +75,6 @@ def append_events(conn: Connection, events: Sequence[DomainEvent]) -> list[Logge
         last = conn.execute(_BUMP_AND_INSERT, {"count": count, "events": numbered}).scalar_one()
         first = int(last) - count + 1
     else:
-        last = conn.execute(_BUMP_HEAD, {"count": count}).scalar_one()
-        first = int(last) - count + 1
+        first = int(conn.execute(_BUMP_HEAD, {"count": count}).scalar_one()) - count + 1
         conn.execute(_INSERT, [{"id": first + i, **row} for i, row in enumerate(rows)])
     return [LoggedEvent(first + i, e) for i, e in enumerate(events)]

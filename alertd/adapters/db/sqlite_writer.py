@@ -120,12 +120,7 @@ class SqliteDatabase:
             self._writer_conn = await self.on_writer(self._writer_engine.connect)
         conn = self._writer_conn
         if self._batch is None:
-            try:
-                conn.begin()
-            except exc.OperationalError as error:
-                if not _is_locked(error):
-                    raise
-                conn.rollback()  # nothing began; another process writes: wait off the loop
+            if not _try_begin(conn):  # another process writes: wait for it off the loop
                 await self.on_writer(lambda: _begin_waiting(conn, BUSY_TIMEOUT_SECONDS))
             self._batch = _Batch(asyncio.get_running_loop())
         return conn, self._batch
@@ -138,13 +133,14 @@ class SqliteDatabase:
             savepoint.rollback()
         except Exception:
             logger.exception("rollback to a savepoint failed: the whole batch is rolled back")
-            self._abort(batch)
+            self._abort(batch, RuntimeError("the shared transaction was rolled back"))
 
-    def _abort(self, batch: _Batch) -> None:
+    def _abort(self, batch: _Batch, error: BaseException) -> None:
+        """Every member of `batch` fails with `error`; the transaction is rolled back."""
         if self._batch is batch:
             self._batch = None
         if not batch.committed.done():
-            batch.committed.set_exception(RuntimeError("the shared transaction was rolled back"))
+            batch.committed.set_exception(error)
             batch.committed.exception()  # members that gave up waiting must not warn
         conn = self._writer_conn
         try:
@@ -191,9 +187,7 @@ class SqliteDatabase:
             raise
         except Exception as error:
             logger.exception("commit of %s transactions failed", batch.members)
-            batch.committed.set_exception(error)
-            batch.committed.exception()  # members that gave up waiting must not warn
-            self._abort(batch)
+            self._abort(batch, error)
             self._write_lock.release()
         else:
             self.commit_count += 1
@@ -228,18 +222,27 @@ def _busy_timeout_zero(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
+def _try_begin(conn: Connection) -> bool:
+    """BEGIN (IMMEDIATE); False, with nothing begun, while another process writes."""
+    try:
+        conn.begin()
+    except exc.OperationalError as error:
+        if not _is_locked(error):
+            raise
+        conn.rollback()  # reset the connection's transaction state
+        return False
+    return True
+
+
 def _begin_waiting(conn: Connection, timeout: float) -> None:
-    """BEGIN, retried while another process writes, for up to `timeout` seconds."""
+    """BEGIN, retried while another process writes, for up to `timeout` seconds (then
+    once more, letting the lock's error through)."""
     deadline = time.monotonic() + timeout
     pause = 0.001
-    while True:
-        try:
+    while not _try_begin(conn):
+        if time.monotonic() > deadline:
             conn.begin()
             return
-        except exc.OperationalError as error:
-            if not _is_locked(error) or time.monotonic() > deadline:
-                raise
-            conn.rollback()
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
 

@@ -22,8 +22,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from alertd.adapters.wire.contract import STREAM_ADDRESS
+
 RAW_SEND = "alertd.raw_send"
-STREAM_PATH = "/v1/stream"
 
 
 def text_frame(payload: bytes) -> bytes:
@@ -79,6 +80,6 @@ class CaptureSend:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == STREAM_PATH:
+        if scope["type"] == "websocket" and scope["path"] == STREAM_ADDRESS:
             scope[RAW_SEND] = send
         await self.app(scope, receive, send)

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from alertd.adapters import codec
 from alertd.adapters.http.deps import HttpContext, current_principal
+from alertd.adapters.wire.contract import STREAM_ADDRESS
 from alertd.adapters.wire.v1 import StreamClose
 from alertd.adapters.ws.frames import RAW_SEND, DirectFrames, text_frame
 from alertd.app.ports import LoggedEvent, SlowConsumer, Unavailable
@@ -67,7 +68,7 @@ class EncodedEvents:
         return message
 
 
-@router.websocket("/v1/stream")
+@router.websocket(STREAM_ADDRESS)
 async def stream(
     websocket: WebSocket,
     since: Annotated[str | None, Query()] = None,
