@@ -77,6 +77,7 @@ class Outcome:
     reports_sent: dict[str, float] = field(default_factory=dict)  # room -> perf_counter
     reports_answered: dict[str, float] = field(default_factory=dict)  # room -> 201 received
     reports_seen: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)  # alert id -> last answered version
     events: Counter[str] = field(default_factory=Counter)
     after_action: dict[str, dict[str, Any] | None] = field(default_factory=dict)
 
@@ -93,6 +94,12 @@ class Outcome:
         return sorted(
             (self.reports_answered[room] - sent) * 1000 for room, sent in self.reports_sent.items()
         )
+
+    def answered(self, answer: Any) -> None:
+        """Note the alert version an action's answer showed, for the console to catch up to."""
+        if isinstance(answer, dict) and isinstance(answer.get("version"), int):
+            alert_id = str(answer["id"])
+            self.versions[alert_id] = max(self.versions.get(alert_id, 0), answer["version"])
 
     def lost(self) -> list[str]:
         """Rooms whose report alertd accepted but the console never saw."""
@@ -126,7 +133,9 @@ async def simulate(
             await watcher.start()
             try:
                 await _walk(plan, cast_of, watcher, outcome, pace, progress)
-                await watcher.until_rooms_seen(set(outcome.reports_sent), seconds=settle_seconds)
+                await watcher.until_seen(
+                    set(outcome.reports_sent), outcome.versions, seconds=settle_seconds
+                )
             finally:
                 await watcher.stop()
             outcome.reports_seen = dict(watcher.rooms_seen)
@@ -241,6 +250,7 @@ async def _raise(
         started = await person.call(drill_start_call(str(plan["id"])))
         return str(started["alert_id"])
     answer = await person.call(raise_call(cast_of.scenario, step, idempotency_key=key))
+    outcome.answered(answer)
     return str(answer["id"])
 
 
@@ -274,7 +284,7 @@ async def _act(
         call = action_call(alert_id, "cancel", {"reason": step.reason})
     else:  # pragma: no cover - the scenario's union is exhaustive
         raise AssertionError(step)
-    await cast_of.person(step.by).call(call)
+    outcome.answered(await cast_of.person(step.by).call(call))
 
 
 async def _after_action(console: Any, alert_id: str) -> dict[str, Any] | None:

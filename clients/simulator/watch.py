@@ -20,6 +20,7 @@ class Watcher:
         self.events: Counter[str] = Counter()
         self.rooms_seen: dict[str, float] = {}  # room -> perf_counter at its first report
         self.alerts_of_actor: dict[str, str] = {}  # actor id -> the first alert it raised
+        self.versions: dict[str, int] = {}  # alert id -> the highest version the stream showed
         self._caught_up = asyncio.Event()
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -52,13 +53,22 @@ class Watcher:
                 await self._changed.wait()
         return self.alerts_of_actor[actor_id]
 
-    async def until_rooms_seen(self, rooms: set[str], *, seconds: float) -> None:
-        """Until every room in `rooms` was seen reporting, or `seconds` have passed."""
+    async def until_seen(
+        self, rooms: set[str], versions: dict[str, int], *, seconds: float
+    ) -> None:
+        """Until every room in `rooms` was seen reporting and every alert in `versions` was
+        seen at least at that version (an answered action's event reaches the stream after
+        its answer), or `seconds` have passed."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
-                while not rooms <= self.rooms_seen.keys():
+                while not self._has_seen(rooms, versions):
                     self._changed.clear()
                     await self._changed.wait()
+
+    def _has_seen(self, rooms: set[str], versions: dict[str, int]) -> bool:
+        return rooms <= self.rooms_seen.keys() and all(
+            self.versions.get(alert_id, 0) >= version for alert_id, version in versions.items()
+        )
 
     async def _follow(self) -> None:
         async for message in self._client.stream(since=None, control=True):
@@ -74,6 +84,10 @@ class Watcher:
             self._changed.set()
 
     def _note(self, message: dict[str, Any], kind: str, arrived: float) -> None:
+        alert = message.get("alert")
+        if isinstance(alert, dict) and isinstance(alert.get("version"), int):
+            alert_id = str(alert["id"])
+            self.versions[alert_id] = max(self.versions.get(alert_id, 0), alert["version"])
         if kind == "AlertRaised":
             actor = (message.get("actor") or {}).get("id")
             if actor is not None:
