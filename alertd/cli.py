@@ -31,13 +31,14 @@ _PEOPLE_ROLES = {role.value for role in Role} - {Role.DEVICE.value}
 
 def _serve(settings: Settings, *, banner: bool) -> None:
     from alertd.adapters.file_limit import raise_open_file_limit
+    from alertd.adapters.heap import freeze_startup_heap
     from alertd.adapters.http.security import ConfigurationError
     from alertd.main import create_app
 
     raise_open_file_limit()  # one file per stream client: thousands of consoles
 
     try:
-        app = create_app(settings)
+        app = create_app(settings, started=freeze_startup_heap)
     except ConfigurationError as error:
         print(error, file=sys.stderr)
         raise SystemExit(2) from None

@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib import resources
@@ -114,8 +114,11 @@ def refuse_placeholders(settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, started: Callable[[], None] | None = None
+) -> FastAPI:
     """Build the app. The database must already be migrated (`alertd db upgrade`).
+    `started` is called once start-up is done (the background loops running).
 
     Raises ConfigurationError outside dev mode while a secret is still a placeholder.
     """
@@ -262,6 +265,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         ]
         for loop in loops:
             loop.start()
+        if started is not None:
+            started()
         try:
             yield
         finally:

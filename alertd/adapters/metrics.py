@@ -16,7 +16,8 @@ class Metrics:
         )
         self.events_streamed = Counter(
             "alertd_stream_events_sent",
-            "Event messages sent to stream clients (replayed and live).",
+            "Event messages sent to stream clients: replayed, live (sent by the session) or "
+            "published (written as they were published, the session waiting: no task woke).",
             ["phase"],
             registry=self.registry,
         )

@@ -7,7 +7,7 @@ back on an exception). Only after the commit are events published on the `EventB
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -307,6 +307,11 @@ class Subscription(Protocol):
     def ready(self) -> list[LoggedEvent]:
         """The events queued already, in order, without waiting; raises SlowConsumer on
         overflow."""
+
+    def take_directly(self, sink: Callable[[LoggedEvent], bool]) -> None:
+        """From now on, offer each event to `sink` first while the consumer waits in `get`
+        with nothing queued: an event `sink` takes (True) is neither queued nor wakes it.
+        `sink` runs in the publisher's call; it must not block or raise."""
 
     def close(self) -> None: ...
 

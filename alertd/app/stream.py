@@ -11,6 +11,7 @@ than skipping an event, and the client resumes from the last id it received.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from alertd.app.ports import EventBus, LoggedEvent, LogQuery, Store, Subscription
@@ -161,6 +162,23 @@ class StreamSession:
             matching = [e for e in batch if self._filter.matches(e)]
             if matching:
                 return matching
+
+    def send_live_directly(self, send_now: Callable[[LoggedEvent], bool]) -> None:
+        """Once caught up: a live event that arrives while this session waits in `next_live`
+        and is next in order goes to `send_now` at once (True: sent) instead of waking the
+        session. An event `send_now` refuses, or after a gap, takes the usual way."""
+        self._subscription.take_directly(lambda logged: self._take_now(logged, send_now))
+
+    def _take_now(self, logged: LoggedEvent, send_now: Callable[[LoggedEvent], bool]) -> bool:
+        last = self.last_id
+        if logged.id <= last:
+            return True  # a duplicate of what was replayed or sent
+        if logged.id > last + 1:
+            return False  # a gap: `next_live` fills it from the log first
+        if self._filter.matches(logged) and not send_now(logged):
+            return False
+        self._last_id = logged.id
+        return True
 
     def close(self) -> None:
         self._subscription.close()

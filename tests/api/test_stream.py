@@ -7,6 +7,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -252,6 +253,9 @@ async def test_served_by_uvicorn_the_stream_writes_one_prebuilt_frame_per_event(
     metrics = await stream_metrics(live_url)
     assert 'alertd_stream_sessions_total{writes="direct"} 1.0' in metrics
     assert 'writes="asgi"' not in metrics
+    # The console waited for them: the publisher wrote them, and no session task woke.
+    published = re.search(r'alertd_stream_events_sent_total\{phase="published"\} (\S+)', metrics)
+    assert published is not None and float(published.group(1)) >= 2
 
 
 async def test_a_stalled_client_does_not_delay_a_fast_one(quick_server: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from alertd.app.ports import LoggedEvent, SlowConsumer
 
@@ -18,7 +18,10 @@ class MemorySubscription:
 
     Written without asyncio.Queue and asyncio.timeout: with fifty consoles, each event
     woke fifty queue waits, each with a timer of its own; here a wait is one future, and the
-    idle timer is armed only when the queue is empty.
+    idle timer is armed only when the queue is empty. With a direct sink
+    (`take_directly`), an event that finds its consumer waiting with nothing queued goes
+    straight to the sink and wakes nothing: fifty task wake-ups per event were most of the
+    event loop's share of an alert.
     """
 
     def __init__(self, bus: MemoryBus, max_queue: int) -> None:
@@ -26,11 +29,18 @@ class MemorySubscription:
         self._max = max_queue
         self._items: deque[LoggedEvent] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._sink: Callable[[LoggedEvent], bool] | None = None
         self.overflowed = False
+
+    def take_directly(self, sink: Callable[[LoggedEvent], bool]) -> None:
+        self._sink = sink
 
     def offer(self, logged: LoggedEvent) -> None:
         if self.overflowed:
             return
+        if self._sink is not None and not self._items and self._consumer_waiting():
+            if self._sink(logged):
+                return
         if len(self._items) >= self._max:
             self.overflowed = True
         else:
@@ -38,6 +48,10 @@ class MemorySubscription:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _consumer_waiting(self) -> bool:
+        """The consumer is parked in `get` (woken consumers have not run yet: not waiting)."""
+        return self._waiter is not None and not self._waiter.done()
 
     async def get(self, timeout: float) -> LoggedEvent | None:
         if self.overflowed:

@@ -71,6 +71,16 @@ class DirectFrames:
             raise ConnectionError("the stream's socket is closed")
         self._transport.write(frame)
 
+    def write_now(self, frame: bytes) -> bool:
+        """Writes `frame` if that cannot wait: the socket takes more and is open. False
+        otherwise, and the frame is for `write`, which waits or raises."""
+        if not self._writable.is_set() or self._transport.is_closing():
+            return False
+        if getattr(self._protocol, "close_sent", False):
+            return False
+        self._transport.write(frame)
+        return True
+
 
 class CaptureSend:
     """Keeps the server's `send` of a stream connection in its scope (`RAW_SEND`), before
