@@ -64,3 +64,20 @@ async def test_a_consumer_that_is_not_waiting_gets_everything_queued() -> None:
     bus.fan_out([logged(2)])
     assert offered == [2] and not consumer.done()
     consumer.cancel()
+
+
+async def test_a_sink_that_fails_hands_the_event_to_its_consumer_and_spares_the_others() -> None:
+    bus = MemoryBus()
+    failing, healthy = bus.subscribe(max_queue=10), bus.subscribe(max_queue=10)
+    taken: list[int] = []
+
+    def broken(event: LoggedEvent) -> bool:
+        raise ValueError("cannot encode")
+
+    failing.take_directly(broken)
+    healthy.take_directly(lambda e: taken.append(e.id) is None)
+    consumers = [await parked(failing), await parked(healthy)]
+    bus.fan_out([logged(1)])
+    first = await consumers[0]
+    assert first is not None and first.id == 1 and taken == [1]
+    consumers[1].cancel()

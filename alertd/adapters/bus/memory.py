@@ -39,7 +39,11 @@ class MemorySubscription:
         if self.overflowed:
             return
         if self._sink is not None and not self._items and self._consumer_waiting():
-            if self._sink(logged):
+            try:
+                taken = self._sink(logged)
+            except Exception:  # one consumer's fault stays its own: queued, its task meets it
+                taken = False
+            if taken:
                 return
         if len(self._items) >= self._max:
             self.overflowed = True
