@@ -311,7 +311,8 @@ class Subscription(Protocol):
     def take_directly(self, sink: Callable[[LoggedEvent], bool]) -> None:
         """From now on, offer each event to `sink` first while the consumer waits in `get`
         with nothing queued: an event `sink` takes (True) is neither queued nor wakes it.
-        `sink` runs in the publisher's call; it must not block or raise."""
+        `sink` runs in the publisher's call and must not block; one that raises counts as
+        refusing (the event is queued, and the consumer meets the fault itself)."""
 
     def close(self) -> None: ...
 
