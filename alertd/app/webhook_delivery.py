@@ -5,8 +5,9 @@
   same transaction, so that every event is queued once, after it committed, from any
   instance. Nothing is sent from a request.
 - `webhook_handler`: the relay runs each `DeliverWebhook` with it, sharing the outbox's
-  claims and retries (exponential backoff). It resolves the URL's host at delivery time and
-  refuses a non-public address (unless allowed), signs, posts, and logs the attempt; the
+  claims and retries (exponential backoff). It resolves the URL's host at delivery time,
+  refuses a non-public address (unless allowed), signs, posts to the very addresses it
+  checked (a second lookup could be answered otherwise), and logs the attempt; the
   core (`after_attempt`) counts failures and pauses the subscription, whose notice tells
   the admins on the stream.
 
@@ -26,7 +27,7 @@ from alertd.app.webhooks import (
     AddressResolver,
     WebhookStore,
     WebhookTransport,
-    check_destination,
+    resolve_destination,
 )
 from alertd.core.delivery import DeliveryState
 from alertd.core.effect import DeliverWebhook, Effect
@@ -142,10 +143,11 @@ def webhook_handler(
         if subscription.state is WebhookState.PAUSED and not effect.manual:
             await record(replace(attempt, error="not sent: the subscription is paused"))
             raise DeliveryError("the webhook subscription is paused", temporary=False)
-        refused = await check_destination(
+        destination = await resolve_destination(
             subscription.url, resolver=resolver, allow_private=allow_private
         )
-        if refused is not None:
+        if destination.refused is not None:
+            refused = destination.refused
             await record(replace(attempt, outcome=AttemptOutcome.REFUSED, error=refused))
             raise DeliveryError(f"refused: {refused}", temporary=False)
         timestamp = int(started.timestamp())
@@ -163,7 +165,12 @@ def webhook_handler(
         }
         message: str | None
         try:
-            answer = await transport.post(subscription.url, body=effect.payload, headers=headers)
+            answer = await transport.post(
+                subscription.url,
+                body=effect.payload,
+                headers=headers,
+                addresses=destination.addresses,  # the ones checked: no second lookup
+            )
         except DeliveryError as error:
             outcome, status, message = AttemptOutcome.FAILED, None, str(error)
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -80,9 +80,18 @@ class WebhookAnswer:
 
 
 class WebhookTransport(Protocol):
-    async def post(self, url: str, *, body: str, headers: dict[str, str]) -> WebhookAnswer:
-        """POST once, without following redirects. Raises DeliveryError (temporary) on a
-        timeout or a connection failure."""
+    async def post(
+        self,
+        url: str,
+        *,
+        body: str,
+        headers: dict[str, str],
+        addresses: Sequence[IpAddress] = (),
+    ) -> WebhookAnswer:
+        """POST once, without following redirects, connecting to one of `addresses` (in
+        order, the next when one refuses the connection) and never to another address of
+        the URL's host; with none, to the host as resolved. Raises DeliveryError
+        (temporary) on a timeout or a connection failure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,43 @@ class SubscriptionChange:
     state: WebhookState | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a webhook may go now: the addresses its host resolved to when they were
+    checked, which the transport connects to (asking the resolver again could answer
+    otherwise: DNS rebinding), or why it may not. No addresses where nothing was checked
+    (private addresses allowed, and the name did not resolve here)."""
+
+    addresses: tuple[IpAddress, ...] = ()
+    refused: str | None = None
+
+
+async def resolve_destination(
+    url: str, *, resolver: AddressResolver, allow_private: bool
+) -> Destination:
+    """Resolve the URL's host once and check every address: one in the school's network
+    (or none at all) is refused unless `allow_private`."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = await resolver.resolve(host, port)
+    except (OSError, ValueError) as error:
+        return (
+            Destination()
+            if allow_private
+            else Destination(refused=f"{host} does not resolve ({error})")
+        )
+    if not allow_private:
+        for address in addresses:
+            reason = refused_address(address)
+            if reason is not None:
+                return Destination(refused=f"{host} resolves to {address}, a {reason} address")
+        if not addresses:
+            return Destination(refused=f"{host} does not resolve")
+    return Destination(addresses=tuple(addresses))
+
+
 async def check_destination(
     url: str, *, resolver: AddressResolver, allow_private: bool
 ) -> str | None:
@@ -102,18 +148,7 @@ async def check_destination(
     the school's network (or to nothing)."""
     if allow_private:
         return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = await resolver.resolve(host, port)
-    except (OSError, ValueError) as error:
-        return f"{host} does not resolve ({error})"
-    for address in addresses:
-        reason = refused_address(address)
-        if reason is not None:
-            return f"{host} resolves to {address}, a {reason} address"
-    return None if addresses else f"{host} does not resolve"
+    return (await resolve_destination(url, resolver=resolver, allow_private=False)).refused
 
 
 class WebhookService:

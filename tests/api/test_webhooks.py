@@ -6,6 +6,7 @@ network refused, when subscribing and at delivery."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from alertd.adapters.auth.demo import seed_demo_users
 from alertd.app.ports import LogQuery
 from alertd.core.operator import STARTUP
+from alertd.core.webhook import IpAddress
 from alertd.main import create_app, demo_site
 from alertd.settings import Settings
 from alertd.testing.auth import headers_for
@@ -26,6 +28,7 @@ from alertd.testing.clock import FakeClock
 from alertd.testing.settings import make_settings
 from alertd.testing.stream_contract import StreamContract
 from alertd.testing.webhook_receiver import WebhookReceiver, webhook_receiver
+from alertd.wiring import webhooks as webhook_wiring
 
 
 @pytest.fixture
@@ -253,3 +256,41 @@ async def test_the_address_is_checked_again_at_delivery(
         (attempt,) = await attempts(client, created.json()["id"])
         assert attempt["outcome"] == "refused"
         assert "127.0.0.1" in attempt["error"] and "loopback" in attempt["error"]
+
+
+class RebindingResolver:
+    """A name that answers the receiver's address once, then another: a DNS-rebinding
+    attacker's answers. (Nothing listens on 127.0.0.2 at the receiver's port.)"""
+
+    def __init__(self) -> None:
+        self.answers = [ipaddress.ip_address("127.0.0.1")]
+
+    async def resolve(self, host: str, port: int) -> list[IpAddress]:
+        if host != "hooks.vendor.test":
+            raise OSError(f"{host}: unknown here")
+        return [self.answers.pop(0) if self.answers else ipaddress.ip_address("127.0.0.2")]
+
+
+async def test_a_delivery_goes_to_the_address_that_was_checked_not_to_a_second_lookup(
+    tmp_path: Path,
+    sqlite_url: str,
+    clock: FakeClock,
+    receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(webhook_wiring, "SystemResolver", RebindingResolver)
+    app = await idle_app(hook_settings(tmp_path, sqlite_url), clock)
+    port = receiver.url.split(":")[2].split("/")[0]
+    async with admin_client(app) as client:
+        client.headers.update(await headers_for(client, "district_admin"))
+        await drive(app)  # the fan-out starts at the head of the log
+        url = f"http://hooks.vendor.test:{port}/hooks/alertd"
+        body = {"url": url, "event_types": ["AlertRaised"]}
+        created = await client.post("/v1/webhooks", json=body)
+        assert created.status_code == 201, created.text
+        await raise_alert(client, "pinned-1")
+        await drive(app)
+        [delivered] = await receiver.wait_for(1)
+        assert delivered.headers["host"] == f"hooks.vendor.test:{port}"  # the name, as sent
+        [attempt] = await attempts(client, created.json()["id"])
+        assert attempt["outcome"] == "delivered"

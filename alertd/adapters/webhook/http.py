@@ -2,8 +2,10 @@
 
 `HttpxWebhookTransport` posts one signed body and reports the status; it never follows
 redirects (a redirect could lead into the school's network past the address check), and a
-timeout or connection failure is a temporary DeliveryError. `SystemResolver` asks the
-system's resolver for every address of a host, so the relay can refuse private ones.
+timeout or connection failure is a temporary DeliveryError. Given the addresses the relay
+checked, it connects only to those (the name still goes in Host and TLS). `SystemResolver`
+asks the system's resolver for every address of a host, so the relay can refuse private
+ones.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Sequence
 
 import httpx
 import orjson
@@ -27,10 +30,56 @@ class HttpxWebhookTransport:
             timeout=timeout_seconds, follow_redirects=False, trust_env=False
         )
 
-    async def post(self, url: str, *, body: str, headers: dict[str, str]) -> WebhookAnswer:
+    async def post(
+        self,
+        url: str,
+        *,
+        body: str,
+        headers: dict[str, str],
+        addresses: Sequence[IpAddress] = (),
+    ) -> WebhookAnswer:
+        if not addresses:
+            return await self._post(url, body=body, headers=headers)
+        target = httpx.URL(url)
+        refused: httpx.ConnectError | None = None
+        for address in addresses:
+            try:
+                return await self._post(
+                    target.copy_with(host=str(address)),
+                    body=body,
+                    # The name, not the address, in Host and in TLS (SNI and the certificate
+                    # check). Not kept alive: a pooled connection is keyed by address, and
+                    # would serve another name at that address unchecked.
+                    headers={
+                        **headers,
+                        "host": target.netloc.decode("ascii"),
+                        "connection": "close",
+                    },
+                    extensions={"sni_hostname": target.host},
+                    fall_through=True,
+                )
+            except httpx.ConnectError as error:
+                refused = error
+        raise DeliveryError(f"ConnectError: {refused}", temporary=True)
+
+    async def _post(
+        self,
+        url: str | httpx.URL,
+        *,
+        body: str,
+        headers: dict[str, str],
+        extensions: dict[str, str] | None = None,
+        fall_through: bool = False,
+    ) -> WebhookAnswer:
+        """One POST; a failed connection raises httpx.ConnectError if `fall_through` (the
+        next address is tried), any other failure DeliveryError (temporary)."""
         try:
-            answer = await self._client.post(url, content=body.encode(), headers=headers)
+            answer = await self._client.post(
+                url, content=body.encode(), headers=headers, extensions=extensions
+            )
         except httpx.HTTPError as error:
+            if fall_through and isinstance(error, httpx.ConnectError):
+                raise
             raise DeliveryError(f"{type(error).__name__}: {error}", temporary=True) from None
         return WebhookAnswer(status_code=answer.status_code)
 
