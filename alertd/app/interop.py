@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from alertd.app.ports import AlertFilter, Clock, Store
+from alertd.app.ports import AlertFilter, Clock, LoggedEvent, Store
 from alertd.app.service import AlertService, require
 from alertd.core.alert import Alert, AlertEvent
 from alertd.core.cap import CapMessage, cap_messages
@@ -69,7 +69,8 @@ class InteropService:
         if alert is None:
             raise NotFound("alert", alert_id)
         _require_all(principal, alert, (Action.VIEW_ALERT, Action.READ_CAP))
-        return await self._messages(alert, school=await self._store.school(alert.school_id))
+        school = await self._store.school(alert.school_id)
+        return self._messages(alert, await self._events(alert.id), school=school)
 
     async def school_feed(self, school_id: str, *, principal: Principal) -> CapFeed:
         """The latest CAP message of each recent alert at a school the principal may view."""
@@ -117,22 +118,26 @@ class InteropService:
         schools: dict[str, School | None] = {}
         for school_id in {a.school_id for a in alerts}:
             schools[school_id] = await self._store.school(school_id)
-        latest = [(await self._messages(a, school=schools[a.school_id]))[-1] for a in alerts]
+        timelines = await self._store.timelines([a.id for a in alerts])  # one read, not one each
+        latest = [
+            self._messages(a, _alert_events(timelines[a.id]), school=schools[a.school_id])[-1]
+            for a in alerts
+        ]
         updated = max((m.sent for m in latest), default=self._clock.now())
         return CapFeed(title=title, messages=latest, updated=updated)
 
-    async def _messages(self, alert: Alert, *, school: School | None) -> list[CapMessage]:
+    def _messages(
+        self, alert: Alert, events: list[AlertEvent], *, school: School | None
+    ) -> list[CapMessage]:
         web = f"{self._console_url.rstrip('/')}/alerts/{alert.id}" if self._console_url else None
-        return cap_messages(
-            await self._events(alert.id), school=school, sender=self.sender, web=web
-        )
+        return cap_messages(events, school=school, sender=self.sender, web=web)
 
     async def _events(self, alert_id: str) -> list[AlertEvent]:
-        return [
-            logged.event
-            for logged in await self._store.timeline(alert_id)
-            if isinstance(logged.event, AlertEvent)
-        ]
+        return _alert_events(await self._store.timeline(alert_id))
+
+
+def _alert_events(timeline: Sequence[LoggedEvent]) -> list[AlertEvent]:
+    return [logged.event for logged in timeline if isinstance(logged.event, AlertEvent)]
 
 
 def _require_all(principal: Principal, alert: Alert, actions: Sequence[Action]) -> None:

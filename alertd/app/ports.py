@@ -7,7 +7,7 @@ back on an exception). Only after the commit are events published on the `EventB
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -260,6 +260,9 @@ class Store(Protocol):
     async def list_alerts(self, query: AlertFilter) -> list[Alert]: ...
 
     async def timeline(self, alert_id: str) -> list[LoggedEvent]: ...
+
+    async def timelines(self, alert_ids: Collection[str]) -> dict[str, list[LoggedEvent]]:
+        """`timeline` of several alerts in one read (every id a key, in id order each)."""
 
     async def read_log(self, query: LogQuery) -> list[LoggedEvent]: ...
 

@@ -7,7 +7,7 @@ at import, with bind parameters.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -350,6 +350,19 @@ class SqlStore:
             .where(c.alert_id == alert_id, c.type.in_(_ALERT_EVENT_TYPES))
             .order_by(c.id)
         )
+
+    async def timelines(self, alert_ids: Collection[str]) -> dict[str, list[LoggedEvent]]:
+        found: dict[str, list[LoggedEvent]] = {alert_id: [] for alert_id in alert_ids}
+        if not found:
+            return found
+        c = t.events.c
+        for logged in await self._logged(
+            sa.select(c.id, c.body)
+            .where(c.alert_id.in_(sorted(found)), c.type.in_(_ALERT_EVENT_TYPES))
+            .order_by(c.id)
+        ):
+            found[str(logged.event.alert_id)].append(logged)
+        return found
 
     async def deliveries(self, alert_id: str) -> list[Delivery]:
         return await self._db.read(lambda conn: outbox.deliveries_of(conn, alert_id))
