@@ -58,7 +58,7 @@ class Console:
                 await self._task
         self._socket = self._task = None
 
-    async def wait_until(self, done: Callable[[Console], bool], *, seconds: float = 20) -> None:
+    async def wait_until(self, done: Callable[[Console], bool], *, seconds: float = 60) -> None:
         """Until `done(self)` holds; TimeoutError (naming the console) otherwise."""
         try:
             async with asyncio.timeout(seconds):

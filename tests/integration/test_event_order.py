@@ -124,7 +124,7 @@ async def busy_morning(
             await ready.wait()
         await asyncio.gather(*(staff_member(server, w, raised) for w in range(WRITERS)))
 
-    async with asyncio.timeout(30), asyncio.TaskGroup() as morning:
+    async with asyncio.timeout(90), asyncio.TaskGroup() as morning:  # generous: a loaded CI
         morning.create_task(staff())
         for console, ready in zip(consoles, connected, strict=True):
             morning.create_task(console(ready))

@@ -81,7 +81,7 @@ async def admin(server: AlertdProcess) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def ledger_until(server: AlertdProcess, alert_id: str, check: Any) -> dict[str, Any]:
-    async with admin(server) as client, asyncio.timeout(20):
+    async with admin(server) as client, asyncio.timeout(60):  # generous: a loaded CI
         while True:
             deliveries = (await client.get(f"/v1/alerts/{alert_id}")).json()["deliveries"]
             if check(deliveries):
@@ -168,7 +168,7 @@ async def test_a_restart_in_the_middle_of_a_policy_skips_no_step_and_doubles_non
 async def notices(server: AlertdProcess) -> list[dict[str, Any]]:
     messages = []
     async with (
-        asyncio.timeout(10),
+        asyncio.timeout(30),
         websockets.connect(await server.stream_url(0), proxy=None) as ws,
     ):
         while (message := json.loads(await ws.recv()))["type"] != "caught_up":
