@@ -55,6 +55,14 @@ def report_call(alert_id: str) -> Call:
     return Call("GET", f"/v1/alerts/{alert_id}/report")
 
 
+def note_version(versions: dict[str, int], alert: Any) -> None:
+    """Keep in `versions` the highest `version` of the alert `alert` shows (an alert as the
+    API answers it, or a stream event's `alert`); anything else is ignored."""
+    if isinstance(alert, dict) and isinstance(alert.get("version"), int):
+        alert_id = str(alert["id"])
+        versions[alert_id] = max(versions.get(alert_id, 0), alert["version"])
+
+
 def reported_room(event: dict[str, Any]) -> str | None:
     """The room a `RoomReported` stream event is about (None for other events)."""
     if event.get("type") != ROOM_REPORTED:

@@ -24,6 +24,7 @@ from clients.simulator.contract import (
     drill_end_call,
     drill_plan_call,
     drill_start_call,
+    note_version,
     report_call,
     roll_call,
 )
@@ -97,9 +98,7 @@ class Outcome:
 
     def answered(self, answer: Any) -> None:
         """Note the alert version an action's answer showed, for the console to catch up to."""
-        if isinstance(answer, dict) and isinstance(answer.get("version"), int):
-            alert_id = str(answer["id"])
-            self.versions[alert_id] = max(self.versions.get(alert_id, 0), answer["version"])
+        note_version(self.versions, answer)
 
     def lost(self) -> list[str]:
         """Rooms whose report alertd accepted but the console never saw."""

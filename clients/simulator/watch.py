@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from clients.python.asynchronous import AsyncAlertdClient
-from clients.simulator.contract import reported_room
+from clients.simulator.contract import note_version, reported_room
 
 
 class Watcher:
@@ -84,10 +84,7 @@ class Watcher:
             self._changed.set()
 
     def _note(self, message: dict[str, Any], kind: str, arrived: float) -> None:
-        alert = message.get("alert")
-        if isinstance(alert, dict) and isinstance(alert.get("version"), int):
-            alert_id = str(alert["id"])
-            self.versions[alert_id] = max(self.versions.get(alert_id, 0), alert["version"])
+        note_version(self.versions, message.get("alert"))
         if kind == "AlertRaised":
             actor = (message.get("actor") or {}).get("id")
             if actor is not None:

@@ -11,6 +11,7 @@ ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -38,50 +39,41 @@ class HttpxWebhookTransport:
         headers: dict[str, str],
         addresses: Sequence[IpAddress] = (),
     ) -> WebhookAnswer:
-        if not addresses:
-            return await self._post(url, body=body, headers=headers)
-        target = httpx.URL(url)
-        refused: httpx.ConnectError | None = None
-        for address in addresses:
-            try:
-                return await self._post(
-                    target.copy_with(host=str(address)),
-                    body=body,
-                    # The name, not the address, in Host and in TLS (SNI and the certificate
-                    # check). Not kept alive: a pooled connection is keyed by address, and
-                    # would serve another name at that address unchecked.
-                    headers={
-                        **headers,
-                        "host": target.netloc.decode("ascii"),
-                        "connection": "close",
-                    },
-                    extensions={"sni_hostname": target.host},
-                    fall_through=True,
-                )
-            except httpx.ConnectError as error:
-                refused = error
-        raise DeliveryError(f"ConnectError: {refused}", temporary=True)
-
-    async def _post(
-        self,
-        url: str | httpx.URL,
-        *,
-        body: str,
-        headers: dict[str, str],
-        extensions: dict[str, str] | None = None,
-        fall_through: bool = False,
-    ) -> WebhookAnswer:
-        """One POST; a failed connection raises httpx.ConnectError if `fall_through` (the
-        next address is tried), any other failure DeliveryError (temporary)."""
         try:
-            answer = await self._client.post(
-                url, content=body.encode(), headers=headers, extensions=extensions
-            )
+            if not addresses:
+                answer = await self._client.post(url, content=body.encode(), headers=headers)
+            else:
+                answer = await self._post_pinned(httpx.URL(url), addresses, body, headers)
         except httpx.HTTPError as error:
-            if fall_through and isinstance(error, httpx.ConnectError):
-                raise
             raise DeliveryError(f"{type(error).__name__}: {error}", temporary=True) from None
         return WebhookAnswer(status_code=answer.status_code)
+
+    async def _post_pinned(
+        self,
+        target: httpx.URL,
+        addresses: Sequence[IpAddress],
+        body: str,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """POST to each address in turn until one takes the connection (the last one's
+        failure is raised). The name, not the address, goes in Host and in TLS (SNI and
+        the certificate check). Not kept alive: a pooled connection is keyed by address,
+        and would serve another name at that address unchecked."""
+        named = {**headers, "host": target.netloc.decode("ascii"), "connection": "close"}
+        for address in addresses[:-1]:
+            with contextlib.suppress(httpx.ConnectError):
+                return await self._pinned(target, address, body, named)
+        return await self._pinned(target, addresses[-1], body, named)
+
+    async def _pinned(
+        self, target: httpx.URL, address: IpAddress, body: str, headers: dict[str, str]
+    ) -> httpx.Response:
+        return await self._client.post(
+            target.copy_with(host=str(address)),
+            content=body.encode(),
+            headers=headers,
+            extensions={"sni_hostname": target.host},
+        )
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -67,9 +67,8 @@ class DirectFrames:
         is closing or a close frame went out."""
         if not self._writable.is_set():
             await self._writable.wait()
-        if self._transport.is_closing() or getattr(self._protocol, "close_sent", False):
+        if not self.write_now(frame):  # writable now: only a closed socket refuses
             raise ConnectionError("the stream's socket is closed")
-        self._transport.write(frame)
 
     def write_now(self, frame: bytes) -> bool:
         """Writes `frame` if that cannot wait: the socket takes more and is open. False

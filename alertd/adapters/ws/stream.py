@@ -211,7 +211,7 @@ async def _send_events(
     await send(Message.of(caught_up))
     if direct is not None:
         session.send_live_directly(
-            lambda logged: _write_now(direct, encoded.encode(logged), watch, published.inc)
+            lambda logged: _write_now(direct, encoded.encode(logged), published.inc)
         )
     while True:
         batch = await session.next_live(ctx.stream_heartbeat_seconds)
@@ -224,11 +224,10 @@ async def _send_events(
         streamed_live.inc(len(batch))
 
 
-def _write_now(
-    direct: DirectFrames, message: Message, watch: SendWatch, count: Callable[[], object]
-) -> bool:
-    """A live event written by its publisher while the session waits: no task wakes."""
-    if watch.sending_since is not None or not direct.write_now(message.frame):
+def _write_now(direct: DirectFrames, message: Message, count: Callable[[], object]) -> bool:
+    """A live event written by its publisher while the session waits (in `next_live`, so
+    never in the middle of a send of its own): no task wakes."""
+    if not direct.write_now(message.frame):
         return False
     count()
     return True
